@@ -1,0 +1,276 @@
+"""ResNet backbones with Efficient Channel Attention in every block.
+
+The blocks subclass MMDetection's ``BasicBlock``/``Bottleneck`` and keep
+their module names (``conv1``, ``bn1``, ..., ``downsample``), adding only
+``eca``, so the released ImageNet weights (torchvision-style names plus
+``layerX.Y.eca.conv.weight``) load into these backbones key for key.
+"""
+import re
+from typing import Sequence, Tuple, Union
+
+import torch.utils.checkpoint as cp
+from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from ..layers.eca import ECAModule, check_kernel_size, eca_kernel_size
+
+KernelSizes = Union[str, Sequence[int]]
+
+_ECA_KEY = re.compile(r'^layer(\d+)\.(\d+)\.eca\.conv\.weight$')
+
+
+class ECABasicBlock(BasicBlock):
+    """MMDetection's ``BasicBlock`` with ECA after ``norm2``.
+
+    The attention sits after the block's last norm and before the residual
+    addition and the final ReLU, as in the paper.
+
+    Args:
+        eca_kernel_size (int): Odd kernel size of the block's ECA.
+        **kwargs: Arguments of mmdet's ``BasicBlock``.
+    """
+
+    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eca = ECAModule(kernel_size=eca_kernel_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+
+        def _inner_forward(x):
+            out = self.relu(self.norm1(self.conv1(x)))
+            out = self.norm2(self.conv2(out))
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.eca.forward_residual(out, identity)
+
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        else:
+            out = _inner_forward(x)
+        return self.relu(out)
+
+
+class ECABottleneck(Bottleneck):
+    """MMDetection's ``Bottleneck`` with ECA after ``norm3``.
+
+    ``after_conv3`` plugins, if any, run between ``norm3`` and the ECA, so
+    the attention is always the last step before the residual addition.
+
+    Args:
+        eca_kernel_size (int): Odd kernel size of the block's ECA.
+        **kwargs: Arguments of mmdet's ``Bottleneck``.
+    """
+
+    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eca = ECAModule(kernel_size=eca_kernel_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+
+        def _inner_forward(x):
+            out = self.relu(self.norm1(self.conv1(x)))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv1_plugin_names)
+            out = self.relu(self.norm2(self.conv2(out)))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv2_plugin_names)
+            out = self.norm3(self.conv3(out))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv3_plugin_names)
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.eca.forward_residual(out, identity)
+
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        else:
+            out = _inner_forward(x)
+        return self.relu(out)
+
+
+def parse_kernel_sizes(value: KernelSizes, stage_channels: Sequence[int],
+                       gamma: float, beta: float) -> Tuple[int, ...]:
+    """Per-stage ECA kernel sizes from a config value.
+
+    Args:
+        value (str | Sequence[int]): One odd kernel size per stage, as a
+            sequence (``(3, 5, 5, 7)``) or a digit string (``'3557'``), or
+            ``'adaptive'`` for the paper's rule on each stage's channels.
+        stage_channels (Sequence[int]): Output channels of each stage.
+        gamma (float): ``gamma`` of the adaptive rule.
+        beta (float): ``b`` of the adaptive rule.
+
+    Returns:
+        tuple[int]: One kernel size per stage.
+    """
+    num_stages = len(stage_channels)
+    expected = (f"{num_stages} odd kernel sizes (e.g. '3557' or (3, 5, 5, "
+                "7)) or 'adaptive'")
+    if isinstance(value, str):
+        if value == 'adaptive':
+            return tuple(
+                eca_kernel_size(c, gamma, beta) for c in stage_channels)
+        if not value.isdigit():
+            raise ValueError(
+                f'eca_kernel_sizes={value!r} is invalid: expected {expected}')
+        sizes = tuple(int(ch) for ch in value)
+    elif isinstance(value, Sequence):
+        sizes = tuple(value)
+    else:
+        raise ValueError(
+            f'eca_kernel_sizes={value!r} is invalid: expected {expected}')
+    if len(sizes) != num_stages:
+        raise ValueError(f'eca_kernel_sizes={value!r} has {len(sizes)} '
+                         f'entries: expected {expected}')
+    for k in sizes:
+        try:
+            check_kernel_size(k)
+        except ValueError:
+            raise ValueError(
+                f'eca_kernel_sizes={value!r} contains {k!r}: expected '
+                f'{expected}') from None
+    return sizes
+
+
+def format_kernel_sizes(sizes: Sequence[int]) -> str:
+    """``(3, 5, 5, 7)`` -> ``'3557'`` (or ``'3,5,11,13'`` past one digit)."""
+    if all(k < 10 for k in sizes):
+        return ''.join(map(str, sizes))
+    return ','.join(map(str, sizes))
+
+
+@MODELS.register_module()
+class ECAResNet(ResNet):
+    """ResNet with Efficient Channel Attention (ECA-Net) in every block.
+
+    Paper: https://arxiv.org/abs/1910.03151. All of mmdet's ``ResNet``
+    arguments keep their meaning; ECA only adds a ``[1, 1, k]`` weight to
+    every block, with one ``k`` per stage.
+
+    Args:
+        depth (int): 18, 34 (BasicBlock), 50, 101 or 152 (Bottleneck).
+        eca_kernel_sizes (str | Sequence[int], optional): Kernel size of
+            each stage's ECA: four odd ints, a digit string like ``'3557'``,
+            or ``'adaptive'`` for the paper's rule on the stage's channels.
+            None takes the official release's sizes for ``depth`` (18: 3577,
+            34: 3357, 50: 3557, 101 and 152: 3357), so the released ImageNet
+            weights load as they are. Defaults to None.
+        eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
+        eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        **kwargs: Arguments of mmdet's ``ResNet``.
+    """
+
+    arch_settings = {
+        18: (ECABasicBlock, (2, 2, 2, 2)),
+        34: (ECABasicBlock, (3, 4, 6, 3)),
+        50: (ECABottleneck, (3, 4, 6, 3)),
+        101: (ECABottleneck, (3, 4, 23, 3)),
+        152: (ECABottleneck, (3, 8, 36, 3)),
+    }
+    # Per-stage kernel sizes of the released ImageNet weights
+    # (eca_resnet18_k3577.pth.tar, ...).
+    official_kernel_sizes = {
+        18: '3577',
+        34: '3357',
+        50: '3557',
+        101: '3357',
+        152: '3357',
+    }
+
+    def __init__(self,
+                 depth: int,
+                 eca_kernel_sizes: KernelSizes = None,
+                 eca_gamma: float = 2,
+                 eca_beta: float = 1,
+                 **kwargs) -> None:
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth!r} for {type(self).__name__}:'
+                           f' expected one of {sorted(self.arch_settings)}')
+        if eca_kernel_sizes is None:
+            eca_kernel_sizes = self.official_kernel_sizes[depth]
+        block = self.arch_settings[depth][0]
+        base = kwargs.get('base_channels', 64)
+        stage_channels = [base * 2**i * block.expansion for i in range(4)]
+        self.eca_kernel_sizes = parse_kernel_sizes(eca_kernel_sizes,
+                                                   stage_channels, eca_gamma,
+                                                   eca_beta)
+        super().__init__(depth=depth, **kwargs)
+        if (self.zero_init_residual and kwargs.get('init_cfg') is None
+                and kwargs.get('pretrained') is None):
+            self._zero_init_last_norms()
+
+    def _zero_init_last_norms(self) -> None:
+        # ResNet decides on zero-init with `block is Bottleneck`, which an
+        # ECA subclass fails, so without this `zero_init_residual` would be
+        # silently ignored.
+        last_norm = 'norm2' if self.block is ECABasicBlock else 'norm3'
+        for name in self.res_layers:
+            for block in getattr(self, name):
+                block.init_cfg = dict(
+                    type='Constant', val=0, override=dict(name=last_norm))
+
+    def make_res_layer(self, **kwargs):
+        # ResNet appends each stage's name to `res_layers` after building
+        # it, so its length is the index of the stage being built.
+        stage = len(self.res_layers)
+        return super().make_res_layer(
+            eca_kernel_size=self.eca_kernel_sizes[stage], **kwargs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self._check_checkpoint_kernel_sizes(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_checkpoint_kernel_sizes(self, state_dict, prefix) -> None:
+        """Fail with the file's kernel sizes instead of a size mismatch.
+
+        MMEngine's non-strict loading (``init_cfg=dict(type='Pretrained')``)
+        only logs a size mismatch and leaves the ECA weights at random, so
+        a wrong ``k`` is caught here, before any tensor is copied.
+        """
+        found = {}
+        for key, value in state_dict.items():
+            if not key.startswith(prefix):
+                continue
+            match = _ECA_KEY.match(key[len(prefix):])
+            if match:
+                stage = int(match.group(1)) - 1
+                found.setdefault(stage, set()).add(value.shape[-1])
+        mismatched = [
+            s for s, ks in found.items() if s < len(self.stage_blocks)
+            and ks != {self.eca_kernel_sizes[s]}
+        ]
+        if not mismatched:
+            return
+        file_sizes = [
+            '/'.join(map(str, sorted(found[s]))) if s in found else '?'
+            for s in range(len(self.stage_blocks))
+        ]
+        raise ValueError(
+            'ECA kernel sizes differ between checkpoint and model: the '
+            f"checkpoint has eca_kernel_sizes='{''.join(file_sizes)}', the "
+            f"model was built with '{format_kernel_sizes(self.eca_kernel_sizes)}'"
+            f' (first mismatch in layer{mismatched[0] + 1}); set '
+            f"backbone.eca_kernel_sizes='{''.join(file_sizes)}' in the config")
+
+
+@MODELS.register_module()
+class ECAResNetV1d(ECAResNet):
+    """ECA-ResNet with the ResNet-D stem and downsampling.
+
+    ResNet-D (Bag of Tricks, https://arxiv.org/abs/1812.01187) replaces the
+    7x7 stem with three 3x3 convs and downsamples the shortcut by average
+    pooling, the layout of timm's ``ecaresnet50d``/``ecaresnet101d``. Its
+    default kernel sizes are ``'adaptive'`` (5, 5, 5, 7), which are timm's.
+
+    Args:
+        eca_kernel_sizes (str | Sequence[int]): As for :class:`ECAResNet`.
+            Defaults to ``'adaptive'``.
+        **kwargs: Arguments of :class:`ECAResNet`.
+    """
+
+    def __init__(self, eca_kernel_sizes: KernelSizes = 'adaptive',
+                 **kwargs) -> None:
+        super().__init__(
+            eca_kernel_sizes=eca_kernel_sizes,
+            deep_stem=True,
+            avg_down=True,
+            **kwargs)

@@ -1,0 +1,105 @@
+"""Efficient Channel Attention (ECA).
+
+Paper: "ECA-Net: Efficient Channel Attention for Deep Convolutional Neural
+Networks", Wang et al., CVPR 2020, https://arxiv.org/abs/1910.03151.
+Reference implementation: https://github.com/BangguWu/ECANet (MIT licence).
+This is an independent implementation of the paper's formulation.
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+
+def eca_kernel_size(channels: int, gamma: float = 2, beta: float = 1) -> int:
+    """The paper's adaptive kernel size (Eq. 12) for ``channels`` channels.
+
+    ``t = int(|(log2(C) + beta) / gamma|)``, rounded up to the next odd
+    number when even. For C = 64, 128, 256, 512, 1024, 2048 this gives
+    3, 5, 5, 5, 5, 7. Note that the released ImageNet weights do not follow
+    it (their per-stage kernel sizes are part of their file names).
+
+    Args:
+        channels (int): Number of channels the attention runs across.
+        gamma (float): Slope of the channel-to-kernel mapping. Defaults to 2.
+        beta (float): Offset of the mapping (``b`` in the paper).
+            Defaults to 1.
+
+    Returns:
+        int: An odd kernel size >= 1.
+    """
+    if not isinstance(channels, int) or channels < 1:
+        raise ValueError(
+            f'channels must be a positive int, got {channels!r}')
+    t = int(abs((math.log2(channels) + beta) / gamma))
+    return t if t % 2 else t + 1
+
+
+def check_kernel_size(kernel_size) -> int:
+    """Return ``kernel_size`` if it is a positive odd int, else raise.
+
+    An even kernel cannot be zero-padded symmetrically, so the attention of
+    channel c would no longer be centred on c.
+    """
+    if (isinstance(kernel_size, bool) or not isinstance(kernel_size, int)
+            or kernel_size < 1 or kernel_size % 2 == 0):
+        raise ValueError('ECA kernel size must be a positive odd int '
+                         f'(1, 3, 5, ...), got {kernel_size!r}')
+    return kernel_size
+
+
+class ECAModule(nn.Module):
+    """Efficient Channel Attention (Wang et al., CVPR 2020).
+
+    Global average pooling over H, W, then a 1-D convolution of kernel ``k``
+    across the channel axis (no bias, zero padding), then a sigmoid; the
+    input is multiplied channel-wise by the result. The only parameter is
+    ``conv.weight`` of shape ``[1, 1, k]``, the name the released weights
+    use for it (``...eca.conv.weight``).
+
+    Args:
+        channels (int, optional): Number of input channels. Only needed
+            when ``kernel_size`` is None (adaptive). Defaults to None.
+        kernel_size (int, optional): Odd kernel size ``k``. None derives it
+            from ``channels`` with :func:`eca_kernel_size`. Defaults to None.
+        gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
+        beta (float): ``b`` of the adaptive rule. Defaults to 1.
+    """
+
+    def __init__(self,
+                 channels: Optional[int] = None,
+                 kernel_size: Optional[int] = None,
+                 gamma: float = 2,
+                 beta: float = 1) -> None:
+        super().__init__()
+        if kernel_size is None:
+            if channels is None:
+                raise ValueError(
+                    'ECAModule needs either kernel_size or channels')
+            kernel_size = eca_kernel_size(channels, gamma, beta)
+        self.kernel_size = check_kernel_size(kernel_size)
+        self.conv = nn.Conv1d(
+            1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+
+    def attention(self, x: Tensor) -> Tensor:
+        """Channel weights of ``x`` [N, C, H, W], shape [N, C, 1, 1]."""
+        y = x.mean((2, 3)).unsqueeze(1)  # [N, 1, C]
+        y = self.conv(y)  # [N, 1, C]
+        return y.sigmoid().view(x.size(0), x.size(1), 1, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.attention(x)
+
+    def forward_residual(self, x: Tensor, identity: Tensor) -> Tensor:
+        """``identity + self(x)`` in one pass over memory.
+
+        A residual block adds the attended features to its shortcut anyway,
+        so the channel scaling is fused into that addition rather than
+        written out as a separate tensor first.
+        """
+        return torch.addcmul(identity, x, self.attention(x))
+
+    def extra_repr(self) -> str:
+        return f'kernel_size={self.kernel_size}'
