@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Build (or complete) the Python environment mmdet-eca runs in.
+#
+#   VENV=.venv bash scripts/setup_env.sh
+#
+# VENV may name an existing environment (a conda env, a venv with a CUDA
+# torch): whatever torch it already has is kept, and mmcv's ops are then
+# compiled against that torch (CUDA ops when it is a CUDA build). Each step
+# is skipped when already done, so a second run takes seconds.
+set -euo pipefail
+
+VENV=${VENV:-.venv}
+BOOT_PYTHON=${PYTHON:-python3}
+TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+MMCV_VERSION=2.1.0
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+cd "$(dirname "$0")/.."
+
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating virtual environment $VENV"
+    "$BOOT_PYTHON" -m venv "$VENV" || die "could not create $VENV with $BOOT_PYTHON"
+fi
+PY="$VENV/bin/python"
+pip() { "$PY" -m pip "$@"; }
+has() { "$PY" -c "$1" >/dev/null 2>&1; }
+
+# torch >= 2.13 needs setuptools >= 77; mmcv's setup.py and MMEngine's
+# `mmdet::` config lookup import pkg_resources, which setuptools 82 dropped.
+if ! has 'import setuptools, wheel, sys; v = tuple(map(int, setuptools.__version__.split(".")[:2])); sys.exit(not (77, 0) <= v < (82, 0))'; then
+    say 'installing setuptools>=77,<82 and wheel'
+    pip install -q 'setuptools>=77,<82' wheel
+fi
+
+if has 'import torch'; then
+    say "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+else
+    say "installing torch==$TORCH_VERSION"
+    pip install -q "torch==$TORCH_VERSION"
+fi
+
+mmcv_ok() {
+    has "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VERSION')"
+}
+if ! mmcv_ok; then
+    # Without --no-build-isolation pip builds mmcv in an environment with no
+    # torch and silently skips its compiled ops; and pip caches that broken
+    # wheel, so a plain retry would install it again.
+    say "building mmcv==$MMCV_VERSION with its compiled ops against the installed torch (about 10 minutes on 2 cores, once)"
+    pip uninstall -q -y mmcv mmcv-lite >/dev/null 2>&1 || true
+    pip install -q --no-build-isolation "mmcv==$MMCV_VERSION" || die "building mmcv==$MMCV_VERSION failed (see pip's output above)"
+    if ! mmcv_ok; then
+        say 'the installed mmcv has no compiled ops (a cached wheel built without torch?); rebuilding without the cache'
+        pip uninstall -q -y mmcv
+        pip install -q --no-build-isolation --no-cache-dir "mmcv==$MMCV_VERSION" || die "building mmcv==$MMCV_VERSION failed"
+    fi
+    mmcv_ok || die "'import mmcv.ops' fails after building mmcv==$MMCV_VERSION: check that a C++ compiler and the Python headers are installed"
+fi
+
+if ! has 'import mmengine, mmdet, pycocotools, matplotlib, pytest'; then
+    say 'installing mmengine, mmdet, pycocotools and the test tools (requirements.txt)'
+    pip install -q -r requirements.txt
+fi
+# `python -c` puts the working directory on sys.path, so ask for the
+# installed distribution rather than trying the import.
+if ! has 'import importlib.metadata as m; m.version("mmdet-eca")'; then
+    say 'installing mmdet_eca (editable)'
+    pip install -q --no-build-isolation --no-deps -e .
+fi
+
+"$PY" - <<'EOF' || die 'the environment is incomplete (see the line above)'
+import mmcv.ops  # noqa: F401  (fails if mmcv was built without its ops)
+import mmdet_eca  # noqa: F401
+from mmdet.registry import MODELS
+missing = [n for n in ('ECAResNet', 'ECAResNetV1d') if MODELS.get(n) is None]
+if missing:
+    raise SystemExit(f'[setup] error: not registered in mmdet MODELS: {missing}')
+import mmcv, mmdet, mmengine, torch
+print(f'[setup] ready: torch {torch.__version__}, mmcv {mmcv.__version__} '
+      f'(ops ok), mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, '
+      'mmdet_eca registered')
+EOF

@@ -1,0 +1,63 @@
+"""Evaluate a checkpoint with an mmdet-eca config (MMDetection's
+tools/test.py command line). A thin CLI over :mod:`mmdet_eca.engine`."""
+import argparse
+import os
+
+from mmengine.config import DictAction
+
+import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
+from mmdet_eca.engine import build_runner, load_config, setup_test_config
+
+EXAMPLES = """examples:
+  python tools/test.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py latest.pth
+  python tools/test.py CONFIG CKPT --out results.pkl --show-dir vis
+  torchrun --nproc_per_node=2 tools/test.py CONFIG CKPT --launcher pytorch
+"""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a detector',
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the dir to save the evaluation metrics and logs')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='dump the raw predictions to this pickle file (.pkl)')
+    parser.add_argument(
+        '--show-dir',
+        help='draw predictions on the images and save them in this dir, '
+        'under the work dir\'s timestamped folder')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs such as '
+        'test_dataloader.batch_size=4')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    setup_test_config(cfg, args.checkpoint, args.out, args.show_dir)
+    return build_runner(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

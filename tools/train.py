@@ -1,0 +1,69 @@
+"""Train a detector with an mmdet-eca config (MMDetection's tools/train.py
+command line). A thin CLI over :mod:`mmdet_eca.engine`."""
+import argparse
+import os
+
+from mmengine.config import DictAction
+
+import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
+from mmdet_eca.engine import (build_runner, load_config, setup_train_config)
+
+EXAMPLES = """examples:
+  python tools/train.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
+  python tools/train.py CONFIG --work-dir work_dirs/run1 --resume
+  python tools/train.py CONFIG --cfg-options train_dataloader.batch_size=4
+  torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
+"""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train a detector',
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help="enable MMEngine's automatic lr scaling (auto_scale_lr)")
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or, with no path, from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs such as '
+        'train_dataloader.batch_size=4')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    setup_train_config(cfg, args.amp, args.auto_scale_lr, args.resume)
+    build_runner(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
