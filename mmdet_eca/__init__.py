@@ -10,10 +10,12 @@ checkpoints MMEngine writes, so ``--resume`` and ``tools/test.py`` work.
 """
 from .backbones import ECAResNet, ECAResNetV1d
 from .engine import allow_mmengine_checkpoints
+from .hooks import ScaleLRHook
 from .layers import ECAModule, eca_kernel_size
 
 __version__ = '0.1.0'
 
 allow_mmengine_checkpoints()
 
-__all__ = ['ECAModule', 'ECAResNet', 'ECAResNetV1d', 'eca_kernel_size']
+__all__ = ['ECAModule', 'ECAResNet', 'ECAResNetV1d', 'eca_kernel_size',
+           'ScaleLRHook']

@@ -1,0 +1,3 @@
+from .lr_scaling_hook import ScaleLRHook
+
+__all__ = ['ScaleLRHook']
