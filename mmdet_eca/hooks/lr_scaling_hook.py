@@ -7,6 +7,7 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.optim.scheduler import OneCycleParamScheduler
+from mmengine.runner import EpochBasedTrainLoop
 
 from mmdet.registry import HOOKS
 
@@ -73,9 +74,9 @@ class ScaleLRHook(Hook):
     ``factor`` relative to its own configured lr, and so are the absolute
     floors of lr schedulers (``eta_min`` of CosineAnnealingLR, PolyLR,
     CosineRestartLR, ``min_value`` of ReduceOnPlateauLR), so warm-up, step
-    and cosine schedules give exactly ``factor`` times the configured values
-    at every iteration. OneCycleLR sets its lr from its own ``eta_max``: it
-    is refused, scale ``eta_max`` in the config instead.
+    and cosine schedules give ``factor`` times the configured values at
+    every iteration (to float rounding). OneCycleLR sets its lr from its
+    own ``eta_max``: it is refused, scale ``eta_max`` in the config instead.
 
     The configured lrs are recorded in ``before_run``, before a resume
     overwrites the optimizer and scheduler state, and the scaling is applied
@@ -85,7 +86,10 @@ class ScaleLRHook(Hook):
     and this run's world size and batch. So resuming a 1-GPU checkpoint on
     2 GPUs trains with the 2-GPU lr, a checkpoint written without this hook
     gets the scaled lr, and resuming with the same set-up continues the
-    same lr sequence as an uninterrupted run.
+    same lr sequence as an uninterrupted run. (Reading the position as a
+    ratio assumes the checkpoint's ``eta_min`` stood to its base lr as the
+    config's do now; it does unless ``lr`` or ``eta_min`` was edited between
+    the runs, and for schedules without a floor it does not matter.)
 
     MMEngine's ``auto_scale_lr`` applies the same rule, without gradient
     accumulation and only when the schedulers are built, so a resume brings
@@ -135,6 +139,11 @@ class ScaleLRHook(Hook):
 
     def before_run(self, runner) -> None:
         """Refuse double scaling; record the configured lrs before resume."""
+        # val/test runs never build the optimizer; a second train() on the
+        # same runner must not take already scaled lrs as configured ones
+        if not isinstance(runner.optim_wrapper, OptimWrapper) or \
+                runner.optim_wrapper is self._recorded_for:
+            return
         auto = runner.auto_scale_lr
         if auto and auto.get('enable', False):
             raise RuntimeError(
@@ -148,15 +157,9 @@ class ScaleLRHook(Hook):
                 f'ScaleLRHook: base_batch_size={self.base_batch_size} but '
                 f"auto_scale_lr.base_batch_size={auto['base_batch_size']}; "
                 'the hook uses its own')
-        # val/test runs never build the optimizer; a second train() on the
-        # same runner must not take already scaled lrs as configured ones
-        if not isinstance(runner.optim_wrapper, OptimWrapper) or \
-                runner.optim_wrapper is self._recorded_for:
-            return
         self._recorded_for = runner.optim_wrapper
         self._config_lrs = {
-            id(wrapper): [g.get('initial_lr', g['lr'])
-                          for g in wrapper.param_groups]
+            id(wrapper): self._base_lrs(wrapper)
             for _, wrapper in _named_wrappers(runner.optim_wrapper)
         }
         self._config_floors = {}
@@ -182,7 +185,7 @@ class ScaleLRHook(Hook):
             ratio = self.effective_batch / self.base_batch_size
             self.factor = ratio if self.rule == 'linear' else math.sqrt(ratio)
             factors[id(wrapper)] = self.factor
-            resumed = self._scale_groups(wrapper)
+            found = self._scale_groups(wrapper)
             label = '' if name is None else f" (optimizer '{name}')"
             runner.logger.info(
                 f'ScaleLRHook{label}: world size {world_size} x '
@@ -191,30 +194,26 @@ class ScaleLRHook(Hook):
                 f'{self.base_batch_size}; {self.rule} factor '
                 f'{self.factor:.6g}; scaled base lr per param group: '
                 f'{_fmt(self._base_lrs(wrapper))}')
-            if resumed is not None:
+            if runner.iter > 0:  # the train loop's position was resumed
                 runner.logger.info(
-                    f'ScaleLRHook{label}: the resumed optimizer state had '
-                    f'base lr {_fmt(resumed)}; replaced by the values above '
-                    '(the schedule position is kept)')
+                    f'ScaleLRHook{label}: resumed at iter {runner.iter} from '
+                    f'an optimizer state with base lr {_fmt(found)}; now '
+                    f'{_fmt(self._base_lrs(wrapper))} (the schedule position '
+                    'is kept)')
         for scheduler in _lr_schedulers(runner.param_schedulers):
             factor = factors[id(scheduler.optimizer)]
             groups = scheduler.optimizer.param_groups
             scheduler.base_values = [g['initial_lr'] for g in groups]
             for attr, value in self._config_floors[id(scheduler)].items():
                 setattr(scheduler, attr, _scale(value, factor))
-            scheduler._last_value = [g['lr'] for g in groups]
 
     @staticmethod
     def _base_lrs(wrapper) -> List[float]:
         return [g.get('initial_lr', g['lr']) for g in wrapper.param_groups]
 
-    def _scale_groups(self, wrapper) -> Optional[List[float]]:
-        """Scale ``wrapper``'s groups; return the base lrs found if they are
-        not the configured ones (they were resumed), else None."""
-        config_lrs = self._config_lrs.get(id(wrapper))
-        if config_lrs is None:
-            raise RuntimeError('ScaleLRHook: the optim wrapper changed after '
-                               'before_run; cannot find its configured lr')
+    def _scale_groups(self, wrapper) -> List[float]:
+        """Scale ``wrapper``'s groups; return the base lrs found."""
+        config_lrs = self._config_lrs[id(wrapper)]
         found = self._base_lrs(wrapper)
         for group, config_lr, current in zip(wrapper.param_groups,
                                              config_lrs, found):
@@ -231,8 +230,7 @@ class ScaleLRHook(Hook):
             group['lr'] = group['lr'] * (target / current)
             if 'initial_lr' in group:
                 group['initial_lr'] = target
-        # before_run saw the configured lrs: anything else was resumed
-        return None if found == config_lrs else found
+        return found
 
     def after_train_iter(self,
                          runner,
@@ -256,11 +254,14 @@ class ScaleLRHook(Hook):
             return
         where = _fmt([float(v.float().mean()) for v in losses]) \
             if local_bad else 'finite here, non-finite on another process'
+        when = f'iter {runner.iter + 1}'
+        if isinstance(runner.train_loop, EpochBasedTrainLoop):
+            when += f' (epoch {runner.epoch + 1})'
         lrs = runner.optim_wrapper.get_lr()
         lr_text = '; '.join(f'{k} {_fmt(v)}' for k, v in lrs.items())
         raise FloatingPointError(
-            f'ScaleLRHook: non-finite loss ({where}) at iter {runner.iter + 1}'
-            f' (epoch {runner.epoch + 1}) with {lr_text}; lr scaling: factor '
+            f'ScaleLRHook: non-finite loss ({where}) at {when} with '
+            f'{lr_text}; lr scaling: factor '
             f'{self.factor:.6g} ({self.rule}), effective batch '
             f'{self.effective_batch}, base batch {self.base_batch_size}. '
             'Training stopped rather than continue on NaN: lower the lr '
