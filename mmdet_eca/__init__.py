@@ -8,7 +8,8 @@ registries, so a config needs only::
 It also lets ``torch.load`` (weights-only since torch 2.6) read the
 checkpoints MMEngine writes, so ``--resume`` and ``tools/test.py`` work.
 """
-from .backbones import ECAResNet, ECAResNetV1d
+from . import checkpoint  # noqa: F401  (weight conversion)
+from .backbones import ECAMobileNetV2, ECAResNet, ECAResNetV1d
 from .engine import allow_mmengine_checkpoints
 from .hooks import ScaleLRHook
 from .layers import ECAModule, eca_kernel_size
@@ -17,5 +18,6 @@ __version__ = '0.1.0'
 
 allow_mmengine_checkpoints()
 
-__all__ = ['ECAModule', 'ECAResNet', 'ECAResNetV1d', 'eca_kernel_size',
+__all__ = ['ECAMobileNetV2', 'ECAModule', 'ECAResNet', 'ECAResNetV1d',
+           'eca_kernel_size',
            'ScaleLRHook']

@@ -261,6 +261,11 @@ class ECAResNetV1d(ECAResNet):
     pooling, the layout of timm's ``ecaresnet50d``/``ecaresnet101d``. Its
     default kernel sizes are ``'adaptive'`` (5, 5, 5, 7), which are timm's.
 
+    timm's weights load as they are (``init_cfg=dict(type='Pretrained',
+    checkpoint=<timm .pth>)``): their names (``conv1.0``, ``bn1``,
+    ``layerX.Y.se``) are renamed to these (``stem.0``, ``stem.7``,
+    ``layerX.Y.eca``) while loading.
+
     Args:
         eca_kernel_sizes (str | Sequence[int]): As for :class:`ECAResNet`.
             Defaults to ``'adaptive'``.
@@ -274,3 +279,13 @@ class ECAResNetV1d(ECAResNet):
             deep_stem=True,
             avg_down=True,
             **kwargs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Non-strict loading would otherwise skip every timm-named tensor
+        # and leave the stem and ECA weights random. Imported here because
+        # mmdet_eca.checkpoint imports the backbones.
+        from ..checkpoint.rename import rename_under_prefix
+        from ..checkpoint.timm import convert_timm_resnet_d, is_timm_resnet
+        rename_under_prefix(state_dict, prefix, is_timm_resnet,
+                            convert_timm_resnet_d)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

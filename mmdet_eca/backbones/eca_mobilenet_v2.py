@@ -1,0 +1,185 @@
+"""MobileNetV2 with Efficient Channel Attention in every inverted residual.
+
+The backbone subclasses MMDetection's ``MobileNetV2`` and changes only the
+block it stacks: each inverted residual ends with an ECA (after the
+pointwise-linear BN, before the residual addition), as in ECA-Net
+(https://arxiv.org/abs/1910.03151). Module names stay mmdet's
+(``layerS.J.{expand_conv,depthwise_conv,linear_conv}``) plus
+``layerS.J.eca.conv.weight``. The official release names the same tensors
+``features.N.conv.*``; loading renames them (see ``_load_from_state_dict``),
+so its ``eca_mobilenetv2_k13.pth.tar`` works as ``init_cfg`` unconverted.
+"""
+import re
+from typing import Dict
+
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmdet.models.backbones.mobilenet_v2 import MobileNetV2
+from mmdet.models.layers import InvertedResidual
+from mmdet.models.utils import make_divisible
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from ..layers.eca import ECAModule
+from .eca_resnet import KernelSizes, format_kernel_sizes, parse_kernel_sizes
+
+_ECA_KEY = re.compile(r'^layer(\d+)\.\d+\.eca\.conv\.weight$')
+
+
+class ECAInvertedResidual(InvertedResidual):
+    """mmdet's ``InvertedResidual`` with ECA after ``linear_conv``.
+
+    Args:
+        eca_kernel_size (int): Odd kernel size of the block's ECA.
+        **kwargs: Arguments of mmdet's ``InvertedResidual``.
+    """
+
+    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eca = ECAModule(kernel_size=eca_kernel_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+
+        def _inner_forward(x):
+            out = self.expand_conv(x) if self.with_expand_conv else x
+            out = self.depthwise_conv(out)
+            if self.with_se:
+                out = self.se(out)
+            out = self.eca(self.linear_conv(out))
+            if self.with_res_shortcut:
+                return x + self.drop_path(out)
+            return out
+
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        return _inner_forward(x)
+
+
+@MODELS.register_module()
+class ECAMobileNetV2(MobileNetV2):
+    """MobileNetV2 with Efficient Channel Attention (ECA-Net).
+
+    All of mmdet's ``MobileNetV2`` arguments keep their meaning; ECA adds a
+    ``[1, 1, k]`` weight to each of the 17 inverted residuals, with one
+    ``k`` per stage (``layer1`` .. ``layer7``).
+
+    Args:
+        eca_kernel_sizes (str | Sequence[int], optional): Kernel size of each
+            stage's ECA: seven odd ints, a digit string like ``'1111333'``,
+            or ``'adaptive'`` for the paper's rule on each stage's output
+            channels. None takes the released ``eca_mobilenetv2_k13``
+            weights' sizes, ``'1111333'``. Defaults to None.
+        eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
+        eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        **kwargs: Arguments of mmdet's ``MobileNetV2``.
+    """
+
+    # The release's rule is k = 1 for blocks with fewer than 96 output
+    # channels and k = 3 otherwise, stated on the unscaled channels of the
+    # (t, c, n, s) table. Its first code said "<= 96", which does not load
+    # the released file (BangguWu/ECANet pull request #32).
+    official_kernel_sizes = ''.join(
+        '1' if c < 96 else '3' for _, c, _, _ in MobileNetV2.arch_settings)
+
+    def __init__(self,
+                 eca_kernel_sizes: KernelSizes = None,
+                 eca_gamma: float = 2,
+                 eca_beta: float = 1,
+                 **kwargs) -> None:
+        if eca_kernel_sizes is None:
+            eca_kernel_sizes = self.official_kernel_sizes
+        widen_factor = kwargs.get('widen_factor', 1.)
+        stage_channels = [
+            make_divisible(c * widen_factor, 8)
+            for _, c, _, _ in self.arch_settings
+        ]
+        self.eca_kernel_sizes = parse_kernel_sizes(eca_kernel_sizes,
+                                                   stage_channels, eca_gamma,
+                                                   eca_beta)
+        super().__init__(**kwargs)
+
+    def make_layer(self, out_channels: int, num_blocks: int, stride: int,
+                   expand_ratio: int) -> nn.Sequential:
+        """One stage of :class:`ECAInvertedResidual` blocks.
+
+        mmdet's ``make_layer`` names its block class inline, so the stage is
+        rebuilt here with the same arguments plus the stage's ECA kernel.
+
+        Args:
+            out_channels (int): Output channels of every block.
+            num_blocks (int): Number of blocks.
+            stride (int): Stride of the first block.
+            expand_ratio (int): Hidden channels are ``in * expand_ratio``.
+
+        Returns:
+            nn.Sequential: The stage.
+        """
+        # MobileNetV2 appends each stage's name to `layers` after building
+        # it, so its length is the index of the stage being built.
+        kernel_size = self.eca_kernel_sizes[len(self.layers)]
+        blocks = []
+        for i in range(num_blocks):
+            blocks.append(
+                ECAInvertedResidual(
+                    self.in_channels,
+                    out_channels,
+                    mid_channels=int(round(self.in_channels * expand_ratio)),
+                    stride=stride if i == 0 else 1,
+                    with_expand_conv=expand_ratio != 1,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=self.act_cfg,
+                    with_cp=self.with_cp,
+                    eca_kernel_size=kernel_size))
+            self.in_channels = out_channels
+        return nn.Sequential(*blocks)
+
+    def train(self, mode: bool = True) -> 'ECAMobileNetV2':
+        # mmdet's MobileNetV2.train() returns None, which breaks
+        # `model.eval()` chains; nn.Module's contract is to return self.
+        super().train(mode)
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The release names the tensors features.N.conv.*; renaming them
+        # here lets init_cfg point at the unconverted .pth.tar. Imported
+        # here because mmdet_eca.checkpoint imports the backbones.
+        from ..checkpoint.official import (convert_official_mobilenet_v2,
+                                           is_official_mobilenet_v2)
+        from ..checkpoint.rename import rename_under_prefix
+        rename_under_prefix(state_dict, prefix, is_official_mobilenet_v2,
+                            convert_official_mobilenet_v2)
+        self._check_checkpoint_kernel_sizes(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_checkpoint_kernel_sizes(self, state_dict: Dict,
+                                       prefix: str) -> None:
+        """Fail with the file's kernel sizes instead of a size mismatch.
+
+        MMEngine's non-strict loading only logs a size mismatch and keeps
+        the ECA weights random, so a wrong ``k`` is caught here.
+        """
+        found = {}
+        for key, value in state_dict.items():
+            match = _ECA_KEY.match(key[len(prefix):]) if key.startswith(
+                prefix) else None
+            if match:
+                found.setdefault(int(match.group(1)) - 1,
+                                 set()).add(value.shape[-1])
+        num_stages = len(self.eca_kernel_sizes)
+        mismatched = [
+            s for s, ks in sorted(found.items())
+            if s < num_stages and ks != {self.eca_kernel_sizes[s]}
+        ]
+        if not mismatched:
+            return
+        file_sizes = ''.join('/'.join(map(str, sorted(found[s])))
+                             if s in found else '?'
+                             for s in range(num_stages))
+        raise ValueError(
+            'ECA kernel sizes differ between checkpoint and model: the '
+            f"checkpoint has eca_kernel_sizes='{file_sizes}', the model was "
+            f"built with '{format_kernel_sizes(self.eca_kernel_sizes)}' "
+            f'(first mismatch in layer{mismatched[0] + 1}); set '
+            f"backbone.eca_kernel_sizes='{file_sizes}' in the config")
+

@@ -1,0 +1,270 @@
+"""Converting ECA-Net ImageNet weights into mmdet_eca backbone checkpoints.
+
+Sources it reads:
+
+- ``official``: the ECA-Net release (``eca_resnet{18,34,50,101,152}_k*``
+  and ``eca_mobilenetv2_k13`` ``.pth.tar``): a dict with ``state_dict``,
+  ``epoch``, ``arch``, ``best_prec1``, ``optimizer``, or a bare state dict,
+  with or without DataParallel's ``module.`` prefix. Becomes ``ECAResNet``
+  or ``ECAMobileNetV2`` weights.
+- ``timm``: timm's ``ecaresnet50d``/``ecaresnet101d`` state dicts. Become
+  ``ECAResNetV1d`` weights.
+- ``mmdet_eca`` and ``mmdet detector``: checkpoints already in this
+  project's names (a converted backbone, or a detector with ``backbone.``
+  keys). Recognised and reported; there is nothing to convert.
+
+The output is ``{'state_dict': ..., 'meta': ...}`` with the classifier
+dropped, everything else renamed one to one, and the detected depth and
+kernel sizes recorded in ``meta``. The result is checked against the
+backbone it claims to fit before anything is written.
+"""
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from torch import Tensor
+
+from .errors import CheckpointError
+from .io import load_checkpoint_file, save_checkpoint
+from .official import (MOBILENET_V2_HEAD, RESNET_HEAD,
+                       convert_official_mobilenet_v2, convert_official_resnet,
+                       is_official_mobilenet_v2)
+from .spec import BackboneSpec, check_state_dict, detect_backbone
+from .timm import TIMM_HEAD, convert_timm_resnet_d, is_timm_resnet
+
+SOURCE_FORMATS = {
+    'official': 'official ECA-Net release (github.com/BangguWu/ECANet)',
+    'timm': 'timm ECA-ResNet-D (ecaresnet*d)',
+    'mmdet_eca': 'mmdet_eca backbone checkpoint (already converted)',
+    'mmdet detector': "MMDetection detector checkpoint ('backbone.' keys)",
+}
+
+
+@dataclass
+class ConversionResult:
+    """What a source checkpoint holds, in mmdet_eca's names.
+
+    Args:
+        source_format (str): A key of :data:`SOURCE_FORMATS`.
+        spec (BackboneSpec): The backbone the weights fit.
+        state_dict (dict[str, Tensor]): The backbone weights, renamed.
+        dropped (list[str]): Source keys left out (the classifier).
+        notes (list[str]): Remarks for the user, e.g. ignored fields.
+        prefix (str, optional): Where the backbone sits in the source
+            (``'backbone.'`` for detectors). Defaults to None.
+        written (str, optional): Path of the written checkpoint, if any.
+            Defaults to None.
+    """
+
+    source_format: str
+    spec: BackboneSpec
+    state_dict: Dict[str, Tensor]
+    dropped: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+    prefix: Optional[str] = None
+    written: Optional[str] = None
+
+    @property
+    def needs_conversion(self) -> bool:
+        """False for sources already in mmdet_eca's names."""
+        return self.source_format in ('official', 'timm')
+
+    def meta(self, source: str) -> Dict[str, Any]:
+        """The ``meta`` entry of the converted checkpoint."""
+        from .. import __version__  # the package imports this module
+        return dict(
+            converted_by=f'mmdet_eca {__version__}',
+            source=os.path.basename(source),
+            source_format=self.source_format,
+            backbone=self.spec.config(),
+            depth=self.spec.depth,
+            eca_kernel_sizes=self.spec.kernel_sizes_str,
+            dropped_keys=list(self.dropped))
+
+
+def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], bool]:
+    """The state dict inside ``checkpoint``, without ``module.`` prefixes.
+
+    Args:
+        checkpoint (Any): What ``torch.load`` returned.
+
+    Returns:
+        tuple[dict[str, Tensor], bool]: The state dict, and whether a
+        ``module.`` prefix was removed.
+
+    Raises:
+        CheckpointError: If there is no state dict of tensors.
+    """
+    expected = ("expected a state_dict of tensors or a dict with a "
+                "'state_dict' entry")
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(
+            f'holds a {type(checkpoint).__name__}; {expected}')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, Mapping) or not state_dict:
+        raise CheckpointError(f"has an empty or invalid 'state_dict'; "
+                              f'{expected}')
+    bad = [k for k, v in state_dict.items() if not isinstance(v, Tensor)]
+    if bad:
+        keys = ', '.join(repr(k) for k in list(checkpoint)[:5])
+        raise CheckpointError(f'has no state_dict (top-level keys {keys}'
+                              f"{', ...' if len(checkpoint) > 5 else ''}); "
+                              f'{expected}')
+    stripped = {
+        (k[len('module.'):] if k.startswith('module.') else k): v
+        for k, v in state_dict.items()
+    }
+    return stripped, any(k.startswith('module.') for k in state_dict)
+
+
+def identify_format(state_dict: Mapping[str, Tensor],
+                    checkpoint: Mapping, had_prefix: bool = False) -> str:
+    """Which of :data:`SOURCE_FORMATS` a state dict is in.
+
+    Official ECA-ResNet names equal mmdet_eca's, so the wrapper decides:
+    a ``meta`` entry without DataParallel prefix or classifier marks a
+    checkpoint this project (or MMEngine) wrote.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Weights without ``module.``.
+        checkpoint (Mapping): The whole loaded file.
+        had_prefix (bool): Whether ``module.`` prefixes were removed.
+            Defaults to False.
+
+    Returns:
+        str: The format's key.
+
+    Raises:
+        CheckpointError: If the names belong to none of them.
+    """
+    if any(k.startswith('backbone.') for k in state_dict):
+        return 'mmdet detector'
+    if is_official_mobilenet_v2(state_dict):
+        return 'official'
+    if is_timm_resnet(state_dict):
+        return 'timm'
+    if 'stem.0.weight' in state_dict or 'conv1.conv.weight' in state_dict:
+        return 'mmdet_eca'
+    if 'conv1.weight' in state_dict and 'layer1.0.conv1.weight' in state_dict:
+        has_head = any(k in state_dict for k in RESNET_HEAD)
+        if 'meta' in checkpoint and not (had_prefix or has_head):
+            return 'mmdet_eca'
+        return 'official'
+    sample = ', '.join(repr(k) for k in list(state_dict)[:3])
+    raise CheckpointError(
+        'is not an ECA-Net checkpoint: expected official ECA-Net, timm '
+        "ecaresnet*d or mmdet_eca weights (keys such as 'conv1.weight', "
+        f"'layer1.0.eca.conv.weight'); found {sample}, ...")
+
+
+def _rename(fmt: str,
+            state_dict: Dict[str, Tensor]) -> Tuple[Dict, List[str], str]:
+    """Map an official or timm state dict; returns (weights, dropped, what)."""
+    if fmt == 'timm':
+        if 'conv1.weight' in state_dict:
+            raise CheckpointError(
+                'is a timm ECA-ResNet with a one-conv stem (ecaresnetlight?); '
+                'only timm\'s ResNet-D models (ecaresnet50d, ecaresnet101d) '
+                'fit the backbones')
+        what, head = 'a timm ECA-ResNet-D', TIMM_HEAD
+        converted, unconverted = convert_timm_resnet_d(state_dict)
+    elif is_official_mobilenet_v2(state_dict):
+        what, head = 'an official ECA-MobileNetV2', MOBILENET_V2_HEAD
+        converted, unconverted = convert_official_mobilenet_v2(state_dict)
+    else:
+        what, head = 'an official ECA-ResNet', RESNET_HEAD
+        converted, unconverted = convert_official_resnet(state_dict)
+    foreign = [k for k in unconverted if k not in head]
+    if foreign:
+        raise CheckpointError(
+            f'has {len(foreign)} key(s) that are not part of {what}, '
+            f'e.g. {foreign[0]!r}')
+    return converted, unconverted, what
+
+
+def convert_state_dict(checkpoint: Any) -> ConversionResult:
+    """Convert a loaded checkpoint (no file access).
+
+    Args:
+        checkpoint (Any): What ``torch.load`` returned for the source.
+
+    Returns:
+        ConversionResult: The renamed weights and what was found.
+
+    Raises:
+        CheckpointError: If it is not an ECA checkpoint this can read, or
+            its tensors fit none of the backbones.
+    """
+    state_dict, had_prefix = unwrap_checkpoint(checkpoint)
+    fmt = identify_format(state_dict, checkpoint, had_prefix)
+    notes, dropped, prefix = [], [], None
+    if had_prefix:
+        notes.append("removed the 'module.' prefix (a DataParallel save)")
+    if fmt == 'mmdet detector':
+        prefix = 'backbone.'
+        state_dict = {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
+    elif fmt in ('official', 'timm'):
+        state_dict, dropped, _ = _rename(fmt, state_dict)
+    spec = detect_backbone(state_dict)
+    check_state_dict(spec, state_dict)
+    arch = checkpoint.get('arch')
+    if isinstance(arch, str):
+        notes.append(f"the file's 'arch' field says {arch!r}; ignored, the "
+                     'settings were read from the tensors')
+    meta = checkpoint.get('meta')
+    if isinstance(meta, Mapping) and 'converted_by' in meta:
+        notes.append(f"written by {meta['converted_by']} from "
+                     f"{meta.get('source')} ({meta.get('source_format')})")
+    return ConversionResult(fmt, spec, state_dict, dropped, notes, prefix)
+
+
+def inspect_checkpoint(src: str) -> ConversionResult:
+    """Load ``src`` safely and convert it in memory.
+
+    Args:
+        src (str): Path of the source checkpoint.
+
+    Returns:
+        ConversionResult: See :func:`convert_state_dict`.
+
+    Raises:
+        CheckpointError: Naming ``src`` and what was expected.
+    """
+    try:
+        return convert_state_dict(load_checkpoint_file(src))
+    except CheckpointError as err:
+        raise CheckpointError(f'{src}: {err}') from err
+
+
+def convert(src: str, dst: str, force: bool = False) -> ConversionResult:
+    """Convert the checkpoint ``src`` and save the backbone weights to ``dst``.
+
+    Sources already in mmdet_eca's names are reported, not rewritten: the
+    result's ``written`` is None and nothing is saved.
+
+    Args:
+        src (str): Path of the source checkpoint.
+        dst (str): Path of the converted checkpoint.
+        force (bool): Replace ``dst`` if it exists. Defaults to False.
+
+    Returns:
+        ConversionResult: What was found; ``written`` is ``dst`` when saved.
+
+    Raises:
+        CheckpointError: If ``src`` cannot be read or converted.
+        FileExistsError: If ``dst`` exists and ``force`` is False.
+        ValueError: If ``dst`` is ``src``.
+    """
+    if os.path.abspath(dst) == os.path.abspath(src):
+        raise ValueError(f'{dst}: is the source file; choose another '
+                         'destination for the converted checkpoint')
+    result = inspect_checkpoint(src)
+    if result.needs_conversion:
+        save_checkpoint(
+            dict(state_dict=result.state_dict, meta=result.meta(src)), dst,
+            force)
+        result.written = dst
+    return result
