@@ -8,19 +8,19 @@ from mmdet_eca.checkpoint import (BackboneSpec, CheckpointError,
                                   check_state_dict, detect_backbone)
 
 
-@pytest.mark.parametrize('model,spec', [
-    (ECAResNet(depth=18, eca_kernel_sizes='1357'),
+@pytest.mark.parametrize('cls,kwargs,spec', [
+    (ECAResNet, dict(depth=18, eca_kernel_sizes='1357'),
      BackboneSpec('ECAResNet', (1, 3, 5, 7), 18)),
-    (ECAResNet(depth=34), BackboneSpec('ECAResNet', (3, 3, 5, 7), 34)),
-    (ECAResNet(depth=50, eca_kernel_sizes=(3, 3, 7, 7)),
+    (ECAResNet, dict(depth=34), BackboneSpec('ECAResNet', (3, 3, 5, 7), 34)),
+    (ECAResNet, dict(depth=50, eca_kernel_sizes=(3, 3, 7, 7)),
      BackboneSpec('ECAResNet', (3, 3, 7, 7), 50)),
-    (ECAResNetV1d(depth=101), BackboneSpec('ECAResNetV1d', (5, 5, 5, 7),
-                                           101)),
-    (ECAMobileNetV2(eca_kernel_sizes='1113335'),
+    (ECAResNetV1d, dict(depth=101),
+     BackboneSpec('ECAResNetV1d', (5, 5, 5, 7), 101)),
+    (ECAMobileNetV2, dict(eca_kernel_sizes='1113335'),
      BackboneSpec('ECAMobileNetV2', (1, 1, 1, 3, 3, 3, 5))),
 ])
-def test_detects_type_depth_and_kernel_sizes(model, spec):
-    state = model.state_dict()
+def test_detects_type_depth_and_kernel_sizes(cls, kwargs, spec):
+    state = cls(**kwargs).state_dict()
     assert detect_backbone(state) == spec
     check_state_dict(spec, state)
 
