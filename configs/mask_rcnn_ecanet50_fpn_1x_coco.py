@@ -1,11 +1,6 @@
 # Mask R-CNN with an ECA-ResNet-50 backbone: MMDetection's own
 # mask-rcnn_r50_fpn_1x_coco with the backbone swapped, nothing else.
-_base_ = [
-    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
 
 model = dict(
@@ -14,6 +9,7 @@ model = dict(
         depth=50,
         # the released ImageNet weights' kernel sizes (eca_resnet50_k3557)
         eca_kernel_sizes='3557',
+        # converted with tools/convert_eca_weights.py (see README)
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/eca_resnet50_k3557.pth.tar')))
+            checkpoint='checkpoints/eca_resnet50_k3557_mmdet.pth')))

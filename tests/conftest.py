@@ -1,5 +1,18 @@
 import os
 import sys
 
-# Test helpers (reference_models.py, ...) live next to this file.
+import pytest
+
+# Test helpers (reference_models.py, tiny_runs.py, ...) live next to this file.
 sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(scope='session')
+def shapes_data(tmp_path_factory):
+    """A tiny shapes dataset: 4 train and 2 val images of 96x96."""
+    from mmdet_eca.datasets import generate_shapes_dataset
+    root = tmp_path_factory.mktemp('data') / 'shapes'
+    generate_shapes_dataset(
+        str(root), num_train=4, num_val=2, image_size=96, max_objects=3,
+        min_size=16, max_size=40, seed=1)
+    return root

@@ -6,7 +6,8 @@ import os
 from mmengine.config import DictAction
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
-from mmdet_eca.engine import build_runner, load_config, setup_test_config
+from mmdet_eca.engine import (build_runner, check_test_files, load_config,
+                              setup_test_config)
 
 EXAMPLES = """examples:
   python tools/test.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py latest.pth
@@ -56,6 +57,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_test_config(cfg, args.checkpoint, args.out, args.show_dir)
+    check_test_files(cfg)
     return build_runner(cfg).test()
 
 

@@ -6,7 +6,8 @@ import os
 from mmengine.config import DictAction
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
-from mmdet_eca.engine import (build_runner, load_config, setup_train_config)
+from mmdet_eca.engine import (build_runner, check_train_files, load_config,
+                              setup_train_config)
 
 EXAMPLES = """examples:
   python tools/train.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
@@ -62,6 +63,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_train_config(cfg, args.amp, args.auto_scale_lr, args.resume)
+    check_train_files(cfg)
     build_runner(cfg).train()
 
 

@@ -1,0 +1,55 @@
+"""Every shipped config loads, builds, trains one iteration and evaluates."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from tiny_runs import tiny_config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    osp.relpath(p, REPO)
+    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                       recursive=True))
+COCO_CONFIGS = [c for c in CONFIGS if c.endswith('_coco.py')]
+
+
+def test_the_promised_configs_exist():
+    for det in ('mask_rcnn', 'faster_rcnn', 'retinanet'):
+        for depth in (50, 101):
+            assert f'configs/{det}_ecanet{depth}_fpn_1x_coco.py' in CONFIGS
+
+
+@pytest.mark.parametrize('config', COCO_CONFIGS)
+def test_coco_config_uses_eca_and_mmdet_bases(config):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert cfg.custom_imports == dict(
+        imports=['mmdet_eca'], allow_failed_imports=False)
+    assert cfg.model.backbone.type.startswith('ECA')
+    # COCO 2017 in MMDetection's layout
+    assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
+    assert cfg.val_evaluator.type == 'CocoMetric'
+    init = cfg.model.backbone.init_cfg
+    assert init.type == 'Pretrained' and init.checkpoint.startswith(
+        'checkpoints/')
+    source = open(osp.join(REPO, config)).read()
+    assert "_base_ = 'mmdet::" in source or "'mmdet::_base_/" in source
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_trains_one_iteration_and_evaluates(config, shapes_data,
+                                                    tmp_path):
+    cfg = tiny_config(
+        osp.join(REPO, config), shapes_data, tmp_path, batch_size=2)
+    # one iteration: 4 train images would be two, so use one batch of them
+    cfg.train_dataloader.batch_size = 4
+    runner = Runner.from_cfg(cfg)
+    assert type(runner.model.backbone).__name__.startswith('ECA')
+    runner.train()
+    assert runner.iter == 1
+    metrics = runner.val_loop.run()
+    assert 'coco/bbox_mAP' in metrics
+    if 'mask_head' in cfg.model.get('roi_head', {}):
+        assert 'coco/segm_mAP' in metrics
