@@ -1,13 +1,20 @@
+import os.path as osp
+
 import pytest
 import torch
 from mmdet.models.backbones import MobileNetV2
 from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
 
 from mmdet_eca.backbones import ECAInvertedResidual, ECAMobileNetV2
 from reference_mobilenet import RefECAMobileNetV2
 from reference_models import official_checkpoint, randomize
 
 BLOCKS = (1, 2, 3, 4, 3, 3, 1)
+CONFIG = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+    'retinanet_ecamobilenetv2_fpn_1x_coco.py')
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +152,22 @@ def test_eca_conv_keeps_pytorch_default_init():
     before = model.layer5[0].eca.conv.weight.clone()
     model.init_weights()  # Kaiming targets Conv2d, Constant the norms
     torch.testing.assert_close(model.layer5[0].eca.conv.weight, before)
+
+
+def test_retinanet_config_builds_and_runs():
+    cfg = Config.fromfile(CONFIG)
+    assert cfg.model.backbone.type == 'ECAMobileNetV2'
+    assert 'depth' not in cfg.model.backbone  # ResNet's keys are replaced
+    model = MODELS.build(cfg.model).eval()
+    x = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        outs = model.backbone(x)
+        assert [o.shape[1] for o in outs] == cfg.model.neck.in_channels
+        # strides 8 to 128, those of the anchor generator
+        feats = model.extract_feat(x)
+        assert [96 // f.shape[-1] for f in feats[:3]] == [8, 16, 32]
+        assert len(feats) == 5
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(96, 96), ori_shape=(96, 96), scale_factor=(1., 1.)))
+        (result, ) = model.predict(x, [sample])
+    assert result.pred_instances.bboxes.shape[1] == 4
