@@ -20,11 +20,11 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py')
 
 
-def run(args, **kwargs):
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
+def run(args, env=None):
+    env = dict(env or os.environ, PYTHONUNBUFFERED='1')
     return subprocess.run(
         args, cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=600, **kwargs)
+        timeout=600)
 
 
 def free_port():
@@ -140,12 +140,11 @@ def test_resume_continues_from_the_saved_iteration(trained, tmp_path):
 
 def test_two_process_gloo_training_on_cpu(trained, tmp_path):
     cfg_file, _ = trained
-    proc = run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={free_port()}', 'tools/train.py', cfg_file,
-        '--launcher', 'pytorch', '--work-dir',
-        str(tmp_path)
-    ])
+    env = dict(os.environ, PORT=str(free_port()), PYTHON=sys.executable)
+    proc = run(
+        ['bash', 'tools/dist_train.sh', cfg_file, '2', '--work-dir',
+         str(tmp_path)],
+        env=env)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert re.search(r'Distributed training: True', log)
