@@ -53,3 +53,33 @@ def test_config_trains_one_iteration_and_evaluates(config, shapes_data,
     assert 'coco/bbox_mAP' in metrics
     if 'mask_head' in cfg.model.get('roi_head', {}):
         assert 'coco/segm_mAP' in metrics
+
+
+def test_custom_imports_alone_registers_the_backbone(tmp_path):
+    """A user's own config needs only the custom_imports line: in a fresh
+    interpreter that never imported mmdet_eca, MMDetection's MODELS.build
+    makes a Mask R-CNN on ECAResNet from it."""
+    import subprocess
+    import sys
+    user_cfg = tmp_path / 'my_mask_rcnn.py'
+    user_cfg.write_text(
+        "_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'\n"
+        "custom_imports = dict(imports=['mmdet_eca'], "
+        "allow_failed_imports=False)\n"
+        "model = dict(backbone=dict(type='ECAResNet', depth=50, "
+        "init_cfg=None))\n")
+    script = (
+        'import sys\n'
+        'from mmengine.config import Config\n'
+        'from mmdet.registry import MODELS\n'
+        'from mmdet.utils import register_all_modules\n'
+        "assert 'mmdet_eca' not in sys.modules\n"
+        f'cfg = Config.fromfile({str(user_cfg)!r})\n'
+        'register_all_modules()\n'
+        'model = MODELS.build(cfg.model)\n'
+        'print(type(model).__name__, type(model.backbone).__name__,\n'
+        '      model.backbone.eca_kernel_sizes)\n')
+    proc = subprocess.run([sys.executable, '-c', script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split('\n')[-2] == 'MaskRCNN ECAResNet (3, 5, 5, 7)'
