@@ -28,6 +28,7 @@ def test_coco_config_uses_eca_and_mmdet_bases(config):
     assert cfg.custom_imports == dict(
         imports=['mmdet_eca'], allow_failed_imports=False)
     assert cfg.model.backbone.type.startswith('ECA')
+    assert dict(type='ScaleLRHook', base_batch_size=16) in cfg.custom_hooks
     # COCO 2017 in MMDetection's layout
     assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
     assert cfg.val_evaluator.type == 'CocoMetric'

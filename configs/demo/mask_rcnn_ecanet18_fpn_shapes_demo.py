@@ -7,7 +7,7 @@ _base_ = '../mask_rcnn_ecanet50_fpn_1x_coco.py'
 data_root = 'data/demo_shapes/'
 classes = ('circle', 'rectangle', 'triangle')
 image_size = (128, 128)
-max_epochs = 24
+max_epochs = 12
 train_batch_size = 8
 
 model = dict(
@@ -83,7 +83,10 @@ val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+# lr 0.02 is this recipe's for one process of 8 images; the hook scales it
+# when the batch or the number of processes changes
 optim_wrapper = dict(optimizer=dict(lr=0.02))
+custom_hooks = [dict(type='ScaleLRHook', base_batch_size=train_batch_size)]
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=100),
