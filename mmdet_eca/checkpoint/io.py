@@ -8,9 +8,9 @@ into place, so an interrupted run never leaves a half-written checkpoint.
 import os
 import pickle
 import re
-import tempfile
+import secrets
 import warnings
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 import torch
 
@@ -96,8 +96,7 @@ def save_checkpoint(checkpoint: Dict, dst: str, force: bool = False) -> None:
         raise FileExistsError(_exists_message(dst))
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{os.path.basename(dst)}.', suffix='.tmp')
+    fd, tmp = _create_temporary(folder, os.path.basename(dst))
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(checkpoint, f)
@@ -110,6 +109,22 @@ def save_checkpoint(checkpoint: Dict, dst: str, force: bool = False) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _create_temporary(folder: str, name: str) -> Tuple[int, str]:
+    """Create ``folder/.name.<random>.tmp``; returns (fd, path).
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600), this honours the
+    umask, so the renamed checkpoint gets the permissions of any file the
+    user creates.
+    """
+    while True:
+        path = os.path.join(folder, f'.{name}.{secrets.token_hex(4)}.tmp')
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                           0o666), path
+        except FileExistsError:
+            continue
 
 
 def _exists_message(dst: str) -> str:

@@ -1,6 +1,7 @@
 """Safe loading and atomic saving."""
 import os
 import pickle
+import stat
 
 import pytest
 import torch
@@ -86,8 +87,14 @@ def test_loads_both_torch_save_formats(legacy, tmp_path):
 
 def test_save_creates_folders_and_leaves_no_temporary_file(tmp_path):
     dst = tmp_path / 'a' / 'b' / 'out.pth'
-    save_checkpoint({'state_dict': STATE}, str(dst))
+    umask = os.umask(0o022)
+    try:
+        save_checkpoint({'state_dict': STATE}, str(dst))
+    finally:
+        os.umask(umask)
     assert os.listdir(dst.parent) == ['out.pth']
+    # the umask's permissions, not a temporary file's private 0600
+    assert stat.S_IMODE(os.stat(dst).st_mode) == 0o644
     assert torch.equal(
         torch.load(dst, weights_only=True)['state_dict']['w'], STATE['w'])
 
