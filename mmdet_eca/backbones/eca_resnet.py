@@ -14,6 +14,8 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.eca import ECAModule, check_kernel_size, eca_kernel_size
+from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
+                                   is_frozen_bn)
 
 KernelSizes = Union[str, Sequence[int]]
 
@@ -39,9 +41,9 @@ class ECABasicBlock(BasicBlock):
 
         def _inner_forward(x):
             out = self.relu(self.norm1(self.conv1(x)))
-            out = self.norm2(self.conv2(out))
+            out = self.conv2(out)
             identity = x if self.downsample is None else self.downsample(x)
-            return self.eca.forward_residual(out, identity)
+            return eca_residual(self.eca, self.norm2, out, identity)
 
         if self.with_cp and x.requires_grad:
             out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
@@ -74,11 +76,19 @@ class ECABottleneck(Bottleneck):
             out = self.relu(self.norm2(self.conv2(out)))
             if self.with_plugins:
                 out = self.forward_plugin(out, self.after_conv2_plugin_names)
-            out = self.norm3(self.conv3(out))
-            if self.with_plugins:
+            if self.with_plugins and self.after_conv3_plugin_names:
+                out = self.norm3(self.conv3(out))
                 out = self.forward_plugin(out, self.after_conv3_plugin_names)
+                identity = x if self.downsample is None else self.downsample(x)
+                return self.eca.forward_residual(out, identity)
+            # With a frozen norm3 the attention's channel means come from
+            # conv3's 4x narrower input (exact for a plain 1x1 conv3).
+            z_mean = None
+            if is_frozen_bn(self.norm3, out):
+                z_mean = conv1x1_output_mean(self.conv3, out)
+            out = self.conv3(out)
             identity = x if self.downsample is None else self.downsample(x)
-            return self.eca.forward_residual(out, identity)
+            return eca_residual(self.eca, self.norm3, out, identity, z_mean)
 
         if self.with_cp and x.requires_grad:
             out = cp.checkpoint(_inner_forward, x, use_reentrant=False)

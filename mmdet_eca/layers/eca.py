@@ -85,9 +85,23 @@ class ECAModule(nn.Module):
 
     def attention(self, x: Tensor) -> Tensor:
         """Channel weights of ``x`` [N, C, H, W], shape [N, C, 1, 1]."""
-        y = x.mean((2, 3)).unsqueeze(1)  # [N, 1, C]
-        y = self.conv(y)  # [N, 1, C]
-        return y.sigmoid().view(x.size(0), x.size(1), 1, 1)
+        return self.attention_from_pooled(x.mean((2, 3)))
+
+    def attention_from_pooled(self, pooled: Tensor) -> Tensor:
+        """Channel weights from the pooled descriptor ``pooled`` [N, C].
+
+        Split from :meth:`attention` so that a caller which can get the
+        channel means more cheaply than by pooling the full feature map
+        (see :mod:`mmdet_eca.layers.eca_residual`) skips that pass.
+
+        Args:
+            pooled (Tensor): Channel means of the attended features.
+
+        Returns:
+            Tensor: Weights in (0, 1) of shape [N, C, 1, 1].
+        """
+        y = self.conv(pooled.unsqueeze(1))  # [N, 1, C]
+        return y.sigmoid().view(pooled.size(0), pooled.size(1), 1, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.attention(x)

@@ -1,0 +1,206 @@
+"""The tail of an ECA residual block, ``identity + eca(norm(z))``, made cheap.
+
+Written out as the paper has it, the tail is ``out = norm(z)``, then
+``out * sigmoid(conv1d(mean_hw(out)))`` and ``+ identity``: a plain ResNet
+block does the norm and the addition too, so ECA adds one pass that pools
+``out`` and one that scales it, and in training autograd keeps ``out`` alive
+for the attention's gradient, a third more activation memory per block.
+:func:`eca_residual` computes the same values without those costs:
+
+* BatchNorm with running statistics (eval mode, or frozen with
+  ``norm_eval=True`` as MMDetection trains): the norm is a per-channel affine
+  ``z * scale + shift``, so ``norm(z) * attn == z * (scale * attn) +
+  shift * attn``. One ``addcmul`` over ``z`` then does the normalisation and
+  the attention together, the same number of passes as the plain block, and
+  the channel means of ``norm(z)`` are ``mean_hw(z) * scale + shift``. For a
+  bottleneck they come from conv3's 4x narrower input (see
+  :func:`conv1x1_output_mean`). Autograd keeps ``z``, which the norm would
+  have kept anyway.
+* BatchNorm with batch statistics (training with ``norm_eval=False``):
+  :class:`_ScaledResidual` writes ``identity + out * attn`` into ``out`` and
+  keeps ``z`` and the batch statistics instead of ``out``, recomputing
+  ``out`` exactly in the backward pass.
+* Anything else (GroupNorm, SyncBN in training, a norm with hooks, mixed
+  dtypes): the paper's formulation, with the scaling fused into the
+  residual addition (:meth:`ECAModule.forward_residual`).
+
+The paths differ only in rounding; the tests hold them to the paper's
+formulation in float32 and float64, values and gradients.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+from torch.nn.modules import module as _module
+
+from .eca import ECAModule
+
+# Hooks that a module call would run. The fast paths compute a norm without
+# calling it, so they only apply when nobody is watching (feature extractors,
+# FLOP counters and the like see the norm as usual).
+_GLOBAL_HOOKS = ('_global_forward_hooks', '_global_forward_pre_hooks',
+                 '_global_backward_hooks', '_global_backward_pre_hooks')
+_MODULE_HOOKS = ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks',
+                 '_backward_pre_hooks')
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    return any(getattr(module, name, None) for name in _MODULE_HOOKS) or any(
+        getattr(_module, name, None) for name in _GLOBAL_HOOKS)
+
+
+def _plain_bn(norm: nn.Module, z: Tensor) -> bool:
+    """Whether ``norm`` is an unhooked BatchNorm2d that may be bypassed."""
+    # Exact types only: a subclass may override forward.
+    return (type(norm) in (nn.BatchNorm2d, nn.SyncBatchNorm)
+            and not _has_hooks(norm) and norm.running_mean is not None
+            and z.dtype == norm.running_mean.dtype)
+
+
+def is_frozen_bn(norm: nn.Module, z: Tensor) -> bool:
+    """Whether ``norm(z)`` is a fixed per-channel affine of ``z``.
+
+    True for an eval-mode BatchNorm (``norm_eval=True`` included) that
+    normalises with its running statistics and has no hooks.
+
+    Args:
+        norm (nn.Module): The block's last norm.
+        z (Tensor): Its input.
+    """
+    return (_plain_bn(norm, z) and not norm.training
+            and norm.running_var is not None)
+
+
+def frozen_bn_affine(norm: nn.BatchNorm2d) -> Tuple[Tensor, Tensor]:
+    """``(scale, shift)`` with ``norm(z) == z * scale + shift`` per channel.
+
+    Differentiable in the norm's weight and bias, so frozen-statistics
+    training still updates them.
+
+    Args:
+        norm (nn.BatchNorm2d): A norm for which :func:`is_frozen_bn` holds.
+    """
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale, shift
+
+
+def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
+    """``conv(x).mean((2, 3))`` pooled on ``x``, or None if not exact.
+
+    A 1x1 convolution with stride 1 and no padding is a matrix product at
+    every pixel, so the spatial mean of its output is the same product of
+    the spatial mean of its input. In a bottleneck conv3's input has a
+    quarter of the output's channels, so pooling it costs a quarter.
+
+    Args:
+        conv (nn.Module): The convolution producing the block's ``z``.
+        x (Tensor): Its input, [N, C_in, H, W].
+
+    Returns:
+        Tensor | None: [N, C_out] channel means of ``conv(x)``, or None
+        when ``conv`` is not a plain 1x1 ``nn.Conv2d`` (DCN, weight
+        standardisation, strides, groups, padding).
+    """
+    if not (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
+            and conv.stride == (1, 1) and conv.padding == (0, 0)
+            and conv.groups == 1):
+        return None
+    return nn.functional.linear(
+        x.mean((2, 3)), conv.weight.flatten(1), conv.bias)
+
+
+class _ScaledResidual(torch.autograd.Function):
+    """``identity + out * attn`` in place in ``out = bn(z)``.
+
+    Autograd's own ``addcmul`` would keep ``out`` for the gradient of
+    ``attn``; this keeps ``z`` (which the BatchNorm keeps anyway) and the
+    per-channel affine the BatchNorm applied, and recomputes ``out`` from
+    them, exactly, when the gradient is needed.
+    """
+
+    @staticmethod
+    def forward(ctx, out, identity, attn, z, scale, shift):
+        ctx.mark_dirty(out)
+        ctx.save_for_backward(attn, z, scale, shift)
+        return torch.addcmul(identity, out, attn, out=out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        attn, z, scale, shift = ctx.saved_tensors
+        grad_out = grad * attn if ctx.needs_input_grad[0] else None
+        grad_identity = grad if ctx.needs_input_grad[1] else None
+        grad_attn = None
+        if ctx.needs_input_grad[2]:
+            out = torch.addcmul(shift, z, scale)
+            grad_attn = out.mul_(grad).sum((2, 3), keepdim=True)
+        # z, scale and shift only stand in for out: its gradient reaches
+        # them through the BatchNorm.
+        return grad_out, grad_identity, grad_attn, None, None, None
+
+
+def _batch_norm_train(norm: nn.BatchNorm2d,
+                      z: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """``norm(z)`` in training mode, with the affine it applied.
+
+    Mirrors ``_BatchNorm.forward`` (running statistics, ``momentum=None``
+    as a cumulative average) but calls the kernel that also returns the
+    batch mean and inverse std, which the module call discards.
+    """
+    norm.num_batches_tracked.add_(1)
+    momentum = norm.momentum
+    if momentum is None:
+        momentum = 1.0 / float(norm.num_batches_tracked)
+    out, mean, invstd = torch.native_batch_norm(z, norm.weight, norm.bias,
+                                                norm.running_mean,
+                                                norm.running_var, True,
+                                                momentum, norm.eps)
+    with torch.no_grad():
+        scale = invstd if norm.weight is None else invstd * norm.weight
+        shift = -mean * scale
+        if norm.bias is not None:
+            shift += norm.bias
+    return out, scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+
+
+def eca_residual(eca: ECAModule,
+                 norm: nn.Module,
+                 z: Tensor,
+                 identity: Tensor,
+                 z_mean: Optional[Tensor] = None) -> Tensor:
+    """``identity + eca(norm(z))``: an ECA block's output before its ReLU.
+
+    Args:
+        eca (ECAModule): The block's attention.
+        norm (nn.Module): The block's last norm (``bn3``/``bn2``).
+        z (Tensor): The last convolution's output, [N, C, H, W].
+        identity (Tensor): The shortcut, same shape as ``z``.
+        z_mean (Tensor, optional): ``z.mean((2, 3))`` when the caller can
+            get it more cheaply than by pooling ``z``; used only when
+            :func:`is_frozen_bn` holds. Defaults to None.
+
+    Returns:
+        Tensor: A new tensor (or ``norm(z)`` updated in place).
+    """
+    if is_frozen_bn(norm, z):
+        scale, shift = frozen_bn_affine(norm)
+        if z_mean is None:
+            z_mean = z.mean((2, 3))
+        attn = eca.attention_from_pooled(z_mean * scale + shift)
+        scale, shift = scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+        # One pass normalises and attends: norm(z) * attn ==
+        # z * (scale * attn) + shift * attn.
+        out = torch.addcmul(shift * attn, z, scale * attn)
+        return out.add_(identity)
+    if (_plain_bn(norm, z) and type(norm) is nn.BatchNorm2d
+            and norm.training and norm.num_batches_tracked is not None
+            and torch.is_grad_enabled()):
+        out, scale, shift = _batch_norm_train(norm, z)
+        return _ScaledResidual.apply(out, identity, eca.attention(out), z,
+                                     scale, shift)
+    return eca.forward_residual(norm(z), identity)
