@@ -1,12 +1,10 @@
-# RetinaNet with an ECA-MobileNetV2 backbone: MMDetection's RetinaNet R-50
-# FPN 1x setup with the backbone swapped and the FPN given its channels.
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
+# RetinaNet with an ECA-MobileNetV2 backbone: MMDetection's own
+# retinanet_r50_fpn_1x_coco with the backbone swapped, the FPN given its
+# channels, and the learning rate scaled to the batch actually used.
+_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
+# the lr is written for 8 GPUs x 2 images: scale it to the real batch
+custom_hooks = [dict(type='ScaleLRHook', base_batch_size=16)]
 
 model = dict(
     backbone=dict(
