@@ -1,45 +1,98 @@
 """Load MMEngine checkpoints with ``torch.load(weights_only=True)``.
 
 Since torch 2.6, ``torch.load`` only unpickles tensors, containers and
-allow-listed types, and MMEngine 0.10.7 calls it without ``weights_only``.
-Resuming or testing from any MMEngine-saved checkpoint then fails with
+allow-listed globals, and MMEngine 0.10.7 calls it without ``weights_only``,
+so resuming or testing from any MMEngine-saved checkpoint fails with
 "Unsupported global: GLOBAL mmengine.logging.history_buffer.HistoryBuffer".
-Rather than turning that safety off, this allow-lists exactly the globals
-MMEngine and MMDetection put into their checkpoints: the message hub's
-``HistoryBuffer``, the numpy arrays, dtypes and scalars it holds, and
-``getattr``, with which pickle protocol 2 refers to the ``HistoryBuffer``
-methods kept in each buffer. ``getattr`` only looks attributes up: the
-weights-only unpickler still refuses to call anything not allow-listed.
+Rather than turning that safety off, this allow-lists exactly what MMEngine
+and MMDetection put into a checkpoint beyond torch's own types:
+
+* ``HistoryBuffer``, the message hub's log buffers;
+* numpy arrays and scalars (the buffers' contents, ``eta``, the random
+  state this package saves) with their dtypes, limited to booleans,
+  numbers and fixed-width strings: an object dtype would unpickle arbitrary
+  Python objects, so it stays refused;
+* ``getattr``, but only as the restricted stand-in
+  :func:`history_buffer_method`: each buffer pickles its statistics methods
+  (``min``, ``max``, ``current``, ``mean``) as ``getattr(HistoryBuffer,
+  name)``, and ``HistoryBuffer.__setstate__`` copies what it gets into a
+  class-wide table that logging later calls. The real ``getattr`` would let
+  a crafted file put any attribute reachable from these types there.
+
+The dataset meta (class names, palette), config text, optimizer and
+scheduler states are plain containers, strings and numbers (and
+``collections.Counter``, which torch allows), so they need nothing more.
 """
-import builtins
+import pickle
+from typing import List
 
 import numpy as np
 import torch
 
+# The statistics HistoryBuffer registers on itself; a checkpoint names them.
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
-def _numpy_globals():
+# dtype chars: bool, (un)signed ints, floats, complex, str and bytes
+_PLAIN_DTYPES = '?bBhHiIlLqQefdgFDGUS'
+
+
+def history_buffer_method(owner, name: str):
+    """``getattr`` as checkpoints use it, and nothing more.
+
+    Args:
+        owner: Must be MMEngine's ``HistoryBuffer`` class.
+        name (str): One of :data:`HISTORY_BUFFER_STATISTICS`.
+
+    Returns:
+        The ``HistoryBuffer`` method of that name.
+
+    Raises:
+        pickle.UnpicklingError: For any other lookup.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if owner is not HistoryBuffer or name not in HISTORY_BUFFER_STATISTICS:
+        raise pickle.UnpicklingError(
+            f'refused getattr({owner!r}, {name!r}): checkpoints may only '
+            'refer to the HistoryBuffer statistics '
+            f"{', '.join(HISTORY_BUFFER_STATISTICS)}")
+    return getattr(HistoryBuffer, name)
+
+
+def _numpy_globals() -> List:
     core = getattr(np, '_core', None) or np.core  # numpy 2 renamed core
-    found = [core.multiarray._reconstruct, core.multiarray.scalar,
-             np.ndarray, np.dtype]
-    # numpy >= 1.25 pickles each dtype as its own class (Float64DType, ...)
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        found += [
-            getattr(dtypes, name) for name in dir(dtypes)
-            if name.endswith('DType') and name != 'StringDType'
-            and isinstance(getattr(dtypes, name), type)
-        ]
+    reconstruct = core.multiarray._reconstruct
+    scalar = core.multiarray.scalar
+    found = [reconstruct, scalar, np.ndarray, np.dtype]
+    # pickles written under numpy 1 name numpy.core, which numpy 2 keeps as
+    # an alias of numpy._core
+    found += [(reconstruct, 'numpy.core.multiarray._reconstruct'),
+              (scalar, 'numpy.core.multiarray.scalar')]
+    # Unpickling a dtype builds an instance of its class (Float64DType, or
+    # dtype[float64] before numpy 1.25), which must be allowed too.
+    found += sorted({type(np.dtype(char))
+                     for char in _PLAIN_DTYPES}, key=str)
     return found
 
 
-def checkpoint_safe_globals():
-    """The globals MMEngine/MMDetection checkpoints need beyond torch's."""
+def checkpoint_safe_globals() -> List:
+    """The globals MMEngine/MMDetection checkpoints need beyond torch's.
+
+    Returns:
+        list: Entries for ``torch.serialization.add_safe_globals``: objects,
+        or ``(object, 'module.name')`` pairs for objects a pickle names
+        differently.
+    """
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer, builtins.getattr] + _numpy_globals()
+    return [HistoryBuffer, (history_buffer_method, 'builtins.getattr')
+            ] + _numpy_globals()
 
 
 def allow_mmengine_checkpoints() -> None:
     """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``."""
     add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is not None:  # torch < 2.4 loads everything anyway
-        add(checkpoint_safe_globals())
+    if add is None:  # torch < 2.4 loads everything anyway
+        return
+    entries = checkpoint_safe_globals()
+    if torch.__version__ < (2, 5):  # no (object, name) pairs before 2.5
+        entries = [e for e in entries if not isinstance(e, tuple)]
+    add(entries)
