@@ -10,7 +10,8 @@ checkpoints MMEngine writes, so ``--resume`` and ``tools/test.py`` work.
 """
 from . import checkpoint  # noqa: F401  (weight conversion)
 from .backbones import ECAMobileNetV2, ECAResNet, ECAResNetV1d
-from .engine import allow_mmengine_checkpoints
+from .engine import (AtomicCheckpointHook, SafeRunner,
+                     allow_mmengine_checkpoints)
 from .hooks import ScaleLRHook
 from .layers import ECAModule, eca_kernel_size
 
@@ -19,5 +20,5 @@ __version__ = '0.1.0'
 allow_mmengine_checkpoints()
 
 __all__ = ['ECAMobileNetV2', 'ECAModule', 'ECAResNet', 'ECAResNetV1d',
-           'eca_kernel_size',
+           'eca_kernel_size', 'AtomicCheckpointHook', 'SafeRunner',
            'ScaleLRHook']

@@ -3,11 +3,23 @@
 A missing dataset otherwise surfaces as a traceback from deep inside a
 data loader worker, and a missing pretrained checkpoint only after the model
 is built; these name the path that was looked for and what to do instead.
-"""
-import os.path as osp
-from typing import Iterator, Tuple
 
+Annotation files are parsed here only for validation and test sets: they
+are small, and a broken one (no 'annotations', say) can load without an
+error and give meaningless metrics. A broken training annotation file
+always fails to load; :class:`SafeRunner` then names it (see
+:func:`annotation_problems`), so COCO's 450 MB train file is parsed once.
+Images are checked once their dataset is built (:func:`check_images`).
+"""
+import json
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+import cv2
+import numpy as np
 from mmengine.config import Config
+
+from .errors import DataError
 
 COCO_HINT = ('COCO 2017 is expected as data/coco/annotations/'
              'instances_{train,val}2017.json with the images in '
@@ -26,7 +38,12 @@ def _datasets(cfg, key: str) -> Iterator[Tuple[str, dict]]:
     """``(config key, dataset cfg)`` of a dataloader, unwrapping wrappers
     such as RepeatDataset and ConcatDataset."""
     loader = cfg.get(key)
-    if not loader or 'dataset' not in loader:
+    yield from _loader_datasets(loader, key)
+
+
+def _loader_datasets(loader, key: str) -> Iterator[Tuple[str, dict]]:
+    if not isinstance(loader, dict) or not isinstance(
+            loader.get('dataset'), dict):
         return
     stack = [(f'{key}.dataset', loader['dataset'])]
     while stack:
@@ -84,12 +101,189 @@ def check_pretrained(cfg: Config) -> None:
             'model.backbone.init_cfg=None')
 
 
+_COCO_KEYS = ('images', 'annotations', 'categories')
+_COCO_EXPECTED = ("expected COCO JSON: an object with 'images', "
+                  "'annotations' and 'categories' lists")
+
+
+def _json_kind(value) -> str:
+    return {dict: 'object', list: 'list', str: 'string'}.get(
+        type(value), type(value).__name__)
+
+
+def coco_problem(path: str, need_annotations: bool = True) -> Optional[str]:
+    """What keeps ``path`` from being a COCO annotation file, or None.
+
+    Args:
+        path (str): A local annotation file.
+        need_annotations (bool): Require ``'annotations'`` (not for
+            image-info files such as COCO test-dev). Defaults to True.
+
+    Returns:
+        str | None: A phrase to follow the file name, e.g. ``"is not valid
+        JSON (...)"``.
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+    except json.JSONDecodeError as err:
+        return (f'is not valid JSON ({err.msg} at line {err.lineno} column '
+                f'{err.colno}); {_COCO_EXPECTED}')
+    except UnicodeDecodeError:
+        return f'is not a text file; {_COCO_EXPECTED}'
+    except OSError as err:
+        return f'cannot be read ({err.strerror})'
+    if not isinstance(data, dict):
+        return f'holds a JSON {_json_kind(data)}; {_COCO_EXPECTED}'
+    needed = [k for k in _COCO_KEYS if need_annotations or k != 'annotations']
+    missing = [k for k in needed if k not in data]
+    if missing:
+        keys = ', '.join(repr(k) for k in list(data)[:6]) or 'none'
+        return (f"has no {' or '.join(repr(k) for k in missing)} (its keys: "
+                f'{keys}); {_COCO_EXPECTED}')
+    for key in needed:
+        if not isinstance(data[key], list):
+            return (f"has a JSON {_json_kind(data[key])} as '{key}'; "
+                    f'{_COCO_EXPECTED}')
+    return None
+
+
+def _local(path) -> bool:
+    return isinstance(path, str) and '://' not in path
+
+
+def _evaluators(cfg, key: str) -> List[dict]:
+    evaluators = cfg.get(key) or []
+    if isinstance(evaluators, dict) and 'metrics' in evaluators:
+        evaluators = evaluators['metrics']  # an Evaluator wrapper
+    if not isinstance(evaluators, (list, tuple)):
+        evaluators = [evaluators]
+    return [e for e in evaluators if isinstance(e, dict)]
+
+
+def annotation_problems(loader: dict, key: str,
+                        need_annotations: bool = True) -> Optional[str]:
+    """The first unusable annotation file of a dataloader config, as a
+    one-line message, or None.
+
+    Args:
+        loader (dict): A dataloader config (``train_dataloader``, ...).
+        key (str): Its name, to say where the file comes from; empty
+            to leave that out.
+        need_annotations (bool): See :func:`coco_problem`.
+    """
+    for name, dataset in _loader_datasets(loader, key):
+        ann = dataset.get('ann_file')
+        if not ann:
+            continue
+        path = osp.join(dataset.get('data_root') or '', ann)
+        if _local(path) and osp.isfile(path):
+            problem = coco_problem(path, need_annotations)
+            if problem:
+                where = f' ({name}.ann_file)' if key else ''
+                return f'annotation file {path} {problem}{where}'
+    return None
+
+
+def evaluator_problems(evaluator: dict, key: str) -> Optional[str]:
+    """Like :func:`annotation_problems`, for an evaluator config."""
+    ann = evaluator.get('ann_file')
+    if not ann or not _local(ann) or not osp.isfile(ann):
+        return None
+    problem = coco_problem(ann, not evaluator.get('format_only', False))
+    if problem:
+        where = f' ({key}.ann_file)' if key else ''
+        return f'annotation file {ann} {problem}{where}'
+    return None
+
+
+def check_annotation_format(cfg: Config, loaders=('val_dataloader',
+                                                  'test_dataloader')) -> None:
+    """Raise :class:`DataError` for the first annotation file of the given
+    dataloaders (and their evaluators) that is not COCO JSON."""
+    for key in loaders:
+        evaluator_key = key.replace('dataloader', 'evaluator')
+        evaluators = _evaluators(cfg, evaluator_key)
+        format_only = any(e.get('format_only', False) for e in evaluators)
+        problem = annotation_problems(cfg.get(key), key, not format_only)
+        for evaluator in evaluators:
+            problem = problem or evaluator_problems(evaluator, evaluator_key)
+        if problem:
+            raise DataError(problem)
+
+
+# Leading bytes of the formats OpenCV reads that datasets use; a file that
+# starts otherwise is decoded to find out.
+_IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n', b'BM', b'GIF8',
+                     b'II*\x00', b'MM\x00*', b'RIFF')
+
+
+def image_problem(path: str) -> Optional[str]:
+    """Why ``path`` cannot be loaded as an image, or None.
+
+    Reads the first bytes only, unless the file starts like none of the
+    usual formats; then it is decoded. A truncated file of a known format
+    passes (the loader then names it, see :func:`error_line`).
+    """
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(16)
+            if not head:
+                return 'is empty'
+            if head.startswith(_IMAGE_SIGNATURES):
+                return None
+            data = head + f.read()
+    except FileNotFoundError:
+        return 'not found'
+    except IsADirectoryError:
+        return 'is a folder'
+    except OSError as err:
+        return f'cannot be read ({err.strerror})'
+    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) \
+            is None:
+        return 'is not an image (it does not decode)'
+    return None
+
+
+def _image_paths(dataset) -> List[str]:
+    if not getattr(dataset, '_fully_initialized', True) or not hasattr(
+            dataset, 'get_data_info'):
+        return []
+    paths = {}
+    for i in range(len(dataset)):
+        path = dataset.get_data_info(i).get('img_path')
+        if _local(path):
+            paths[path] = None  # ordered and without repeats
+    return list(paths)
+
+
+def check_images(dataset) -> None:
+    """Raise :class:`DataError` if an image the built ``dataset`` lists is
+    missing, empty or unreadable (remote paths are not checked).
+
+    Args:
+        dataset: A built dataset (MMEngine ``BaseDataset`` or a wrapper).
+    """
+    paths = _image_paths(dataset)
+    bad = [(p, problem) for p in paths
+           for problem in [image_problem(p)] if problem]
+    if not bad:
+        return
+    path, problem = bad[0]
+    source = getattr(dataset, 'ann_file', None)
+    listed = f', listed in {source}' if source else ''
+    more = f'; {len(bad)} of {len(paths)} listed images have problems' \
+        if len(bad) > 1 else ''
+    raise DataError(f'image {path} {problem}{listed}{more}')
+
+
 def check_train_files(cfg: Config) -> None:
     """Everything ``tools/train.py`` reads before the first iteration."""
     loaders = ['train_dataloader']
     if cfg.get('val_cfg'):
         loaders.append('val_dataloader')
     check_data(cfg, loaders)
+    check_annotation_format(cfg, loaders[1:])
     check_pretrained(cfg)
     resume_from = cfg.get('load_from')
     if resume_from and not osp.isfile(resume_from) and \
@@ -101,6 +295,7 @@ def check_train_files(cfg: Config) -> None:
 def check_test_files(cfg: Config) -> None:
     """Everything ``tools/test.py`` reads before the first image."""
     check_data(cfg, ['test_dataloader'])
+    check_annotation_format(cfg, ['test_dataloader'])
     checkpoint = cfg.get('load_from')
     if checkpoint and not checkpoint.startswith(_REMOTE) and \
             not osp.isfile(checkpoint):

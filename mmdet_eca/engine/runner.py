@@ -7,7 +7,10 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from .checks import MissingFileError
 from .dist import setup_cpu_distributed
+from .explain import explained
+from .safe_runner import SafeRunner
 
 
 def load_config(config: str,
@@ -18,7 +21,12 @@ def load_config(config: str,
 
     The work dir is, in order: ``work_dir``, the config's own ``work_dir``,
     or ``./work_dirs/<config name>``, as in MMDetection's tools.
+
+    Raises:
+        MissingFileError: If ``config`` does not exist.
     """
+    if not osp.isfile(config):
+        raise MissingFileError(f'config file {config} not found')
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:
@@ -100,8 +108,17 @@ def setup_test_config(cfg: Config,
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the config's Runner, ready for multi-process runs on CPU."""
+    """Build the config's Runner, ready for multi-process runs on CPU.
+
+    That is a :class:`SafeRunner` (atomic checkpoints, lossless resume,
+    checked loading and data) unless the config names a ``runner_type``.
+
+    Raises:
+        ConfigError: If a component (the model, a hook, ...) fails to
+            build; it names the config entry.
+    """
     setup_cpu_distributed(cfg, cfg.get('launcher', 'none'))
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    with explained(cfg):
+        if 'runner_type' in cfg:
+            return RUNNERS.build(cfg)
+        return SafeRunner.from_cfg(cfg)

@@ -1,0 +1,69 @@
+"""A run killed while saving a checkpoint leaves the previous one intact,
+pointed at by last_checkpoint, and --resume continues from it."""
+import importlib.util
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import torch
+
+from mmdet_eca.engine import AtomicCheckpointHook, SafeRunner, build_runner
+from .crash_in_save import CRASH_EXIT_CODE
+from .helpers import REPO, deterministic_config
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def _train_tool():
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(REPO, 'tools', 'train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_crash_while_saving_keeps_the_previous_checkpoint(
+        shapes_data, tmp_path):
+    work = tmp_path / 'work'
+    # max_keep_ckpts=1: MMEngine's own hook deletes epoch_1.pth *before*
+    # writing epoch_2.pth, so this crash would leave nothing to resume
+    cfg = deterministic_config(shapes_data, work, max_keep_ckpts=1)
+    cfg_file = str(tmp_path / 'tiny.py')
+    cfg.dump(cfg_file)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(HERE, 'crash_in_save.py'), '2', 'tools/train.py', cfg_file
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    assert proc.returncode == CRASH_EXIT_CODE, proc.stderr[-3000:]
+
+    previous = work / 'epoch_1.pth'
+    assert (work / 'last_checkpoint').read_text() == str(previous)
+    assert torch.load(previous)['meta']['iter'] == 2
+    assert not (work / 'epoch_2.pth').exists()
+    assert (work / 'epoch_2.pth.tmp').stat().st_size > 0  # the torn write
+
+    assert _train_tool().main([cfg_file, '--resume']) == 0
+    saved = torch.load(work / 'epoch_2.pth')
+    assert (saved['meta']['epoch'], saved['meta']['iter']) == (2, 4)
+    assert (work / 'last_checkpoint').read_text() == str(
+        work / 'epoch_2.pth')
+    # the previous checkpoint and the torn temporary file are gone
+    assert sorted(p.name for p in work.iterdir()
+                  if p.name.startswith('epoch_')) == ['epoch_2.pth']
+
+
+def test_safe_runner_uses_the_atomic_hook(shapes_data, tmp_path):
+    cfg = deterministic_config(shapes_data, tmp_path)
+    runner = build_runner(cfg)
+    assert isinstance(runner, SafeRunner)
+    hooks = [h for h in runner.hooks if isinstance(h, AtomicCheckpointHook)]
+    assert len(hooks) == 1 and hooks[0].max_keep_ckpts == -1
+    # the config says CheckpointHook: the swap is not written back into it
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
