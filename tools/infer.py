@@ -1,9 +1,15 @@
 """Draw a detector's predictions (boxes, masks, class names, scores) on
 images and save them as PNGs. A thin CLI over
-:func:`mmdet_eca.visualization.draw_predictions`."""
+:func:`mmdet_eca.visualization.draw_predictions`.
+
+The checkpoint must fit the config's model exactly; bad input ends with one
+line, ``error: ...``, and exit status 1, before any PNG is written.
+"""
 import argparse
+import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
+from mmdet_eca.engine import check_checkpoint_fits, run_tool
 from mmdet_eca.visualization import draw_predictions, list_images
 
 EXAMPLES = """examples:
@@ -29,17 +35,26 @@ def parse_args(argv=None):
                         help='draw predictions scoring at least this')
     parser.add_argument('--device', default='cpu',
                         help="device to run on, e.g. 'cpu' or 'cuda:0'")
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the full traceback when something fails')
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def infer(args) -> None:
     images = list_images(args.inputs)
+    check_checkpoint_fits(args.config, args.checkpoint)
     written = draw_predictions(args.config, args.checkpoint, images,
                                args.out_dir, args.score_thr, args.device)
     print(f'saved {len(written)} image(s) with predictions in {args.out_dir}')
-    return written
+
+
+def main(argv=None) -> int:
+    """Draw predictions; returns the exit status (0 on success)."""
+    args = parse_args(argv)
+    return run_tool(lambda: infer(args), debug=args.debug)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,13 +1,19 @@
 """Evaluate a checkpoint with an mmdet-eca config (MMDetection's
-tools/test.py command line). A thin CLI over :mod:`mmdet_eca.engine`."""
+tools/test.py command line). A thin CLI over :mod:`mmdet_eca.engine`.
+
+The checkpoint must fit the config's model exactly; otherwise, and on any
+other bad input, the tool ends with one line, ``error: ...``, and exit
+status 1 rather than evaluating a half-loaded model.
+"""
 import argparse
 import os
+import sys
 
 from mmengine.config import DictAction
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
 from mmdet_eca.engine import (build_runner, check_test_files, load_config,
-                              setup_test_config)
+                              run_tool, setup_test_config)
 
 EXAMPLES = """examples:
   python tools/test.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py latest.pth
@@ -45,6 +51,10 @@ def parse_args(argv=None):
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the full traceback when something fails')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -52,8 +62,7 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def test(args) -> dict:
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_test_config(cfg, args.checkpoint, args.out, args.show_dir)
@@ -61,5 +70,11 @@ def main(argv=None):
     return build_runner(cfg).test()
 
 
+def main(argv=None) -> int:
+    """Test; returns the exit status (0 on success)."""
+    args = parse_args(argv)
+    return run_tool(lambda: test(args), debug=args.debug)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

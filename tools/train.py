@@ -1,13 +1,20 @@
 """Train a detector with an mmdet-eca config (MMDetection's tools/train.py
-command line). A thin CLI over :mod:`mmdet_eca.engine`."""
+command line). A thin CLI over :mod:`mmdet_eca.engine`.
+
+Bad input (a missing file, a config typo, a broken annotation file or
+checkpoint) ends with one line, ``error: ...``, and exit status 1; checkpoints
+are saved atomically, so ``--resume`` after a crash continues from the last
+complete one.
+"""
 import argparse
 import os
+import sys
 
 from mmengine.config import DictAction
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
 from mmdet_eca.engine import (build_runner, check_train_files, load_config,
-                              setup_train_config)
+                              run_tool, setup_train_config)
 
 EXAMPLES = """examples:
   python tools/train.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
@@ -50,6 +57,10 @@ def parse_args(argv=None):
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the full traceback when something fails')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
@@ -58,8 +69,7 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def train(args) -> None:
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_train_config(cfg, args.amp, args.auto_scale_lr, args.resume)
@@ -67,5 +77,11 @@ def main(argv=None):
     build_runner(cfg).train()
 
 
+def main(argv=None) -> int:
+    """Train; returns the exit status (0 on success)."""
+    args = parse_args(argv)
+    return run_tool(lambda: train(args), debug=args.debug)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
