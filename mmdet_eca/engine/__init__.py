@@ -1,11 +1,12 @@
 from .checkpoint_hook import AtomicCheckpointHook
 from .checks import (MissingFileError, check_annotation_format, check_data,
-                     check_images, check_pretrained, check_test_files,
-                     check_train_files, coco_problem, image_problem)
+                     check_pretrained, check_test_files, check_train_files,
+                     coco_problem)
 from .dist import setup_cpu_distributed
 from .errors import (CheckpointError, ConfigError, DataError, error_line,
                      run_tool)
 from .explain import explain_build_error, explained
+from .image_check import check_images, image_problem
 from .model_fit import (check_checkpoint_fits, load_weights, misfit,
                         read_checkpoint)
 from .random_state import capture_rng_state, restore_rng_state

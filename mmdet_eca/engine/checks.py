@@ -7,16 +7,17 @@ is built; these name the path that was looked for and what to do instead.
 Annotation files are parsed here only for validation and test sets: they
 are small, and a broken one (no 'annotations', say) can load without an
 error and give meaningless metrics. A broken training annotation file
-always fails to load; :class:`SafeRunner` then names it (see
-:func:`annotation_problems`), so COCO's 450 MB train file is parsed once.
-Images are checked once their dataset is built (:func:`check_images`).
+(not JSON, not an object, no 'images' or 'categories', or, with
+MMDetection's default ``filter_empty_gt``, no 'annotations') fails while
+its dataset loads, and :class:`SafeRunner` then names it (see
+:func:`annotation_problem`), so COCO's 450 MB train file is parsed once.
+The images a dataset lists are checked once it is built
+(:mod:`.image_check`).
 """
 import json
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
-import cv2
-import numpy as np
 from mmengine.config import Config
 
 from .errors import DataError
@@ -161,7 +162,7 @@ def _evaluators(cfg, key: str) -> List[dict]:
     return [e for e in evaluators if isinstance(e, dict)]
 
 
-def annotation_problems(loader: dict, key: str,
+def annotation_problem(loader: dict, key: str,
                         need_annotations: bool = True) -> Optional[str]:
     """The first unusable annotation file of a dataloader config, as a
     one-line message, or None.
@@ -185,8 +186,8 @@ def annotation_problems(loader: dict, key: str,
     return None
 
 
-def evaluator_problems(evaluator: dict, key: str) -> Optional[str]:
-    """Like :func:`annotation_problems`, for an evaluator config."""
+def evaluator_problem(evaluator: dict, key: str) -> Optional[str]:
+    """Like :func:`annotation_problem`, for an evaluator config."""
     ann = evaluator.get('ann_file')
     if not ann or not _local(ann) or not osp.isfile(ann):
         return None
@@ -205,76 +206,11 @@ def check_annotation_format(cfg: Config, loaders=('val_dataloader',
         evaluator_key = key.replace('dataloader', 'evaluator')
         evaluators = _evaluators(cfg, evaluator_key)
         format_only = any(e.get('format_only', False) for e in evaluators)
-        problem = annotation_problems(cfg.get(key), key, not format_only)
+        problem = annotation_problem(cfg.get(key), key, not format_only)
         for evaluator in evaluators:
-            problem = problem or evaluator_problems(evaluator, evaluator_key)
+            problem = problem or evaluator_problem(evaluator, evaluator_key)
         if problem:
             raise DataError(problem)
-
-
-# Leading bytes of the formats OpenCV reads that datasets use; a file that
-# starts otherwise is decoded to find out.
-_IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n', b'BM', b'GIF8',
-                     b'II*\x00', b'MM\x00*', b'RIFF')
-
-
-def image_problem(path: str) -> Optional[str]:
-    """Why ``path`` cannot be loaded as an image, or None.
-
-    Reads the first bytes only, unless the file starts like none of the
-    usual formats; then it is decoded. A truncated file of a known format
-    passes (the loader then names it, see :func:`error_line`).
-    """
-    try:
-        with open(path, 'rb') as f:
-            head = f.read(16)
-            if not head:
-                return 'is empty'
-            if head.startswith(_IMAGE_SIGNATURES):
-                return None
-            data = head + f.read()
-    except FileNotFoundError:
-        return 'not found'
-    except IsADirectoryError:
-        return 'is a folder'
-    except OSError as err:
-        return f'cannot be read ({err.strerror})'
-    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) \
-            is None:
-        return 'is not an image (it does not decode)'
-    return None
-
-
-def _image_paths(dataset) -> List[str]:
-    if not getattr(dataset, '_fully_initialized', True) or not hasattr(
-            dataset, 'get_data_info'):
-        return []
-    paths = {}
-    for i in range(len(dataset)):
-        path = dataset.get_data_info(i).get('img_path')
-        if _local(path):
-            paths[path] = None  # ordered and without repeats
-    return list(paths)
-
-
-def check_images(dataset) -> None:
-    """Raise :class:`DataError` if an image the built ``dataset`` lists is
-    missing, empty or unreadable (remote paths are not checked).
-
-    Args:
-        dataset: A built dataset (MMEngine ``BaseDataset`` or a wrapper).
-    """
-    paths = _image_paths(dataset)
-    bad = [(p, problem) for p in paths
-           for problem in [image_problem(p)] if problem]
-    if not bad:
-        return
-    path, problem = bad[0]
-    source = getattr(dataset, 'ann_file', None)
-    listed = f', listed in {source}' if source else ''
-    more = f'; {len(bad)} of {len(paths)} listed images have problems' \
-        if len(bad) > 1 else ''
-    raise DataError(f'image {path} {problem}{listed}{more}')
 
 
 def check_train_files(cfg: Config) -> None:

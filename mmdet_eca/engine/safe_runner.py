@@ -9,9 +9,10 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
 from .checkpoint_hook import AtomicCheckpointHook
-from .checks import annotation_problems, check_images, evaluator_problems
+from .checks import annotation_problem, evaluator_problem
 from .errors import CheckpointError, DataError
 from .explain import explained
+from .image_check import check_images
 from .model_fit import load_weights, read_checkpoint, resumable_problem
 from .random_state import capture_rng_state, restore_rng_state
 
@@ -87,7 +88,7 @@ class SafeRunner(Runner):
         try:
             loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
         except Exception as err:  # noqa: B902  re-raised, maybe re-worded
-            problem = annotation_problems(dataloader, '')
+            problem = annotation_problem(dataloader, '')
             if problem is None:
                 raise
             raise DataError(problem) from err
@@ -102,7 +103,7 @@ class SafeRunner(Runner):
                 evaluator
             ]
             for one in evaluators:
-                problem = isinstance(one, dict) and evaluator_problems(
+                problem = isinstance(one, dict) and evaluator_problem(
                     one, '')
                 if problem:
                     raise DataError(problem) from err
