@@ -1,4 +1,11 @@
-"""MMEngine's CheckpointHook with crash-safe saving."""
+"""MMEngine's CheckpointHook with crash-safe saving.
+
+The hook, not the Runner, is where MMEngine orders deleting old
+checkpoints, writing the new one and updating ``last_checkpoint``, so a
+subclass of it is the narrowest place to make that sequence safe; patching
+MMEngine's save function on import instead would change every Runner in
+the process, including ones that never asked for it.
+"""
 import os.path as osp
 import shutil
 from typing import List

@@ -41,7 +41,10 @@ class SafeRunner(Runner):
       (``meta['rng_state']``) and a single-process resume restores them,
       so it draws the same flips and sampled RoIs as an uninterrupted run
       (with several processes each rank's generators differ, and only
-      rank 0 saves, so they are re-seeded as MMEngine does);
+      rank 0 saves, so they are re-seeded as MMEngine does). Bit-equal
+      weights also need the same thread count and no validation between
+      the checkpoint and the end of the comparison: a validation data
+      loader draws its seed from torch's global generator;
     * **checked loading**: testing and resuming load weights strictly, and
       a file that is no checkpoint, is truncated, fits another model or
       cannot be resumed from raises a one-line :class:`CheckpointError`
@@ -121,11 +124,15 @@ class SafeRunner(Runner):
         finally:
             self._resuming = False
         rng_state = (self._resumed_meta or {}).get('rng_state')
-        if rng_state is not None and self.world_size == 1:
-            # after Runner.resume, which re-seeds if the seed differs
-            restore_rng_state(rng_state)
-            self.logger.info('Restored the random generators of the '
-                             'checkpoint')
+        if rng_state is None:
+            return
+        if self.world_size > 1:
+            self.logger.info('Several processes: the random generators are '
+                             'seeded anew, not restored from the checkpoint')
+            return
+        # after Runner.resume, which re-seeds if the seed differs
+        restore_rng_state(rng_state)
+        self.logger.info('Restored the random generators of the checkpoint')
 
     def load_checkpoint(self,
                         filename: str,
