@@ -62,7 +62,7 @@ def parse_args(argv=None):
     return args
 
 
-def test(args) -> dict:
+def evaluate(args) -> dict:
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_test_config(cfg, args.checkpoint, args.out, args.show_dir)
@@ -73,7 +73,7 @@ def test(args) -> dict:
 def main(argv=None) -> int:
     """Test; returns the exit status (0 on success)."""
     args = parse_args(argv)
-    return run_tool(lambda: test(args), debug=args.debug)
+    return run_tool(lambda: evaluate(args), debug=args.debug)
 
 
 if __name__ == '__main__':
