@@ -80,10 +80,10 @@ def misfit(model: nn.Module, state: Mapping) -> Optional[str]:
     own = model.state_dict()
     shared = [k for k in own if k in state]
     if not shared:
-        return (f'none of its {len(state)} weights is one of the model\'s '
-                f'{len(own)} (it has e.g. {next(iter(state))!r}, the model '
-                f'e.g. {next(iter(own))!r}); was it saved from another '
-                'kind of model?')
+        return (f'they share no weight (the checkpoint has {len(state)}, '
+                f'e.g. {next(iter(state))!r}; the model {len(own)}, e.g. '
+                f'{next(iter(own))!r}); was it saved from another kind of '
+                'model?')
     reshaped = [k for k in shared if state[k].shape != own[k].shape]
     if reshaped:
         key = reshaped[0]
@@ -99,7 +99,8 @@ def misfit(model: nn.Module, state: Mapping) -> Optional[str]:
                 'another config?')
     extra = [k for k in state if k not in own]
     if extra:
-        return (f'it has {len(extra)} weights the model lacks, first '
+        weights = 'weight' if len(extra) == 1 else 'weights'
+        return (f'it has {len(extra)} {weights} the model lacks, first '
                 f'{extra[0]!r}; was it trained with another config?')
     return None
 

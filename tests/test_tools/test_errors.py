@@ -263,10 +263,10 @@ def test_wrong_architecture(files, tmp_path, capsys):
 
 def test_checkpoint_of_another_kind_of_model(files, capsys):
     assert run(test_tool, [files.config, files.foreign], capsys) == (
-        f"error: {files.foreign}: does not fit the model: none of its 1 "
-        "weights is one of the model's 166 (it has e.g. 'fc.weight', the "
-        "model e.g. 'backbone.conv1.weight'); was it saved from another "
-        'kind of model?')
+        f'error: {files.foreign}: does not fit the model: they share no '
+        "weight (the checkpoint has 1, e.g. 'fc.weight'; the model 166, e.g. "
+        "'backbone.conv1.weight'); was it saved from another kind of "
+        'model?')
 
 
 def test_wrong_eca_kernel_sizes(files, capsys):
