@@ -50,6 +50,22 @@ def check_kernel_size(kernel_size) -> int:
     return kernel_size
 
 
+def spatial_mean(x: Tensor) -> Tensor:
+    """``x.mean((2, 3))`` whose backward allocates nothing the size of ``x``.
+
+    ``mean``'s backward materialises the broadcast gradient as a new
+    [N, C, H, W] tensor; ``sum``'s returns it as a broadcast view, which
+    autograd adds into ``x``'s gradient in place. Same values as ``mean``.
+
+    Args:
+        x (Tensor): [N, C, H, W].
+
+    Returns:
+        Tensor: [N, C].
+    """
+    return x.sum((2, 3)) / (x.shape[2] * x.shape[3])
+
+
 class ECAModule(nn.Module):
     """Efficient Channel Attention (Wang et al., CVPR 2020).
 
@@ -85,7 +101,7 @@ class ECAModule(nn.Module):
 
     def attention(self, x: Tensor) -> Tensor:
         """Channel weights of ``x`` [N, C, H, W], shape [N, C, 1, 1]."""
-        return self.attention_from_pooled(x.mean((2, 3)))
+        return self.attention_from_pooled(spatial_mean(x))
 
     def attention_from_pooled(self, pooled: Tensor) -> Tensor:
         """Channel weights from the pooled descriptor ``pooled`` [N, C].

@@ -1,28 +1,30 @@
 """The tail of an ECA residual block, ``identity + eca(norm(z))``, made cheap.
 
 Written out as the paper has it, the tail is ``out = norm(z)``, then
-``out * sigmoid(conv1d(mean_hw(out)))`` and ``+ identity``: a plain ResNet
-block does the norm and the addition too, so ECA adds one pass that pools
-``out`` and one that scales it, and in training autograd keeps ``out`` alive
-for the attention's gradient, a third more activation memory per block.
+``out * sigmoid(conv1d(mean_hw(out)))`` and ``+ identity``. A plain ResNet
+block does the norm and the addition too; ECA adds a pass that pools
+``out``, a new tensor for the scaled features (on CPU each large new tensor
+is also paid for in page faults) and, in training, autograd keeps ``out``
+alive for the attention's gradient: a third more activation memory per
+bottleneck, and a ``grad * out`` temporary in the backward pass.
 :func:`eca_residual` computes the same values without those costs:
 
 * BatchNorm with running statistics (eval mode, or frozen with
-  ``norm_eval=True`` as MMDetection trains): the norm is a per-channel affine
-  ``z * scale + shift``, so ``norm(z) * attn == z * (scale * attn) +
-  shift * attn``. One ``addcmul`` over ``z`` then does the normalisation and
-  the attention together, the same number of passes as the plain block, and
-  the channel means of ``norm(z)`` are ``mean_hw(z) * scale + shift``. For a
-  bottleneck they come from conv3's 4x narrower input (see
-  :func:`conv1x1_output_mean`). Autograd keeps ``z``, which the norm would
-  have kept anyway.
+  ``norm_eval=True``, as MMDetection trains detectors): the norm is a
+  per-channel affine ``z * scale + shift``, so ``norm(z) * attn ==
+  z * (scale * attn) + shift * attn``, one per-sample affine of ``z``,
+  which :class:`_PerSampleAffine` computes with the BatchNorm kernels
+  themselves: the same passes, allocations and saved tensors as the plain
+  block's norm. The channel means it needs are ``mean_hw(z) * scale +
+  shift``, and for a bottleneck ``mean_hw(z)`` comes from conv3's 4x
+  narrower input (:func:`conv1x1_output_mean`).
 * BatchNorm with batch statistics (training with ``norm_eval=False``):
   :class:`_ScaledResidual` writes ``identity + out * attn`` into ``out`` and
-  keeps ``z`` and the batch statistics instead of ``out``, recomputing
-  ``out`` exactly in the backward pass.
+  keeps ``z`` (which the BatchNorm keeps anyway) and the batch statistics
+  instead of ``out``; the attention's gradient comes from them.
 * Anything else (GroupNorm, SyncBN in training, a norm with hooks, mixed
-  dtypes): the paper's formulation, with the scaling fused into the
-  residual addition (:meth:`ECAModule.forward_residual`).
+  dtypes, plugins after conv3): the paper's formulation, with the scaling
+  fused into the residual addition (:meth:`ECAModule.forward_residual`).
 
 The paths differ only in rounding; the tests hold them to the paper's
 formulation in float32 and float64, values and gradients.
@@ -34,7 +36,7 @@ import torch.nn as nn
 from torch import Tensor
 from torch.nn.modules import module as _module
 
-from .eca import ECAModule
+from .eca import ECAModule, spatial_mean
 
 # Hooks that a module call would run. The fast paths compute a norm without
 # calling it, so they only apply when nobody is watching (feature extractors,
@@ -112,7 +114,92 @@ def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
             and conv.groups == 1):
         return None
     return nn.functional.linear(
-        x.mean((2, 3)), conv.weight.flatten(1), conv.bias)
+        spatial_mean(x), conv.weight.flatten(1), conv.bias)
+
+
+class _PerSampleAffine(torch.autograd.Function):
+    """``z * scale + shift`` as a frozen BatchNorm over folded channels.
+
+    ``z`` [N, C, H, W] is viewed as one sample with N * C channels, whose
+    eval-mode BatchNorm with mean 0, variance 1 and eps 0 is exactly the
+    per-sample affine. Forward and backward thus run the same fused
+    kernels as the plain block's frozen BatchNorm; the backward yields the
+    gradients of ``z``, ``scale`` and ``shift`` in one pass, with no
+    temporary the size of ``z``. (Autograd's ``addcmul`` would need a
+    product ``grad * z`` for the gradient of ``scale``.) The output is
+    written into a fresh [N, C, H, W] tensor rather than returned as a
+    view, so that the block may add the shortcut to it in place.
+    """
+
+    @staticmethod
+    def forward(ctx, z, scale, shift):
+        n, c, h, w = z.shape
+        stats = z.new_zeros(2, n * c)
+        stats[1] = 1
+        out = torch.empty_like(z)
+        torch.ops.aten.native_batch_norm.out(
+            z.view(1, n * c, h, w), scale.reshape(-1), shift.reshape(-1),
+            stats[0], stats[1], False, 0.0, 0.0,
+            out=out.view(1, n * c, h, w),
+            save_mean=z.new_empty(0), save_invstd=z.new_empty(0))
+        ctx.save_for_backward(z, scale, stats)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, scale, stats = ctx.saved_tensors
+        n, c, h, w = z.shape
+        grad_z, grad_scale, grad_shift = (
+            torch.ops.aten.native_batch_norm_backward(
+                grad.contiguous().view(1, n * c, h, w),
+                z.view(1, n * c, h, w), scale.reshape(-1), stats[0],
+                stats[1], None, None, False, 0.0, ctx.needs_input_grad))
+        if grad_z is not None:
+            grad_z = grad_z.view(n, c, h, w)
+        if grad_scale is not None:
+            grad_scale = grad_scale.view(n, c)
+        if grad_shift is not None:
+            grad_shift = grad_shift.view(n, c)
+        return grad_z, grad_scale, grad_shift
+
+
+def per_sample_affine(z: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    """``z * scale + shift`` with one scale and shift per sample and channel.
+
+    Contiguous ``z`` goes through :class:`_PerSampleAffine`; others
+    (channels-last batches) through ``addcmul``.
+
+    Args:
+        z (Tensor): [N, C, H, W].
+        scale (Tensor): [N, C].
+        shift (Tensor): [N, C].
+
+    Returns:
+        Tensor: A new tensor shaped like ``z``.
+    """
+    if z.is_contiguous():
+        return _PerSampleAffine.apply(z, scale, shift)
+    n, c = z.shape[:2]
+    return torch.addcmul(shift.view(n, c, 1, 1), z, scale.view(n, c, 1, 1))
+
+
+def _centred_sums(grad: Tensor, z: Tensor,
+                  centre: Tensor) -> Tuple[Tensor, Tensor]:
+    """``sum_hw(grad * (z - centre))`` and ``sum_hw(grad)``, both [N, C].
+
+    Where the layout allows, the frozen BatchNorm backward kernel computes
+    them over the batch folded into channels, in one pass and without a
+    temporary the size of ``z``.
+    """
+    n, c, h, w = z.shape
+    if z.is_contiguous() and grad.is_contiguous():
+        _, dot, total = torch.ops.aten.native_batch_norm_backward(
+            grad.view(1, n * c, h, w), z.view(1, n * c, h, w), None,
+            centre.repeat(n), z.new_ones(n * c), None, None, False, 0.0,
+            [False, True, True])
+        return dot.view(n, c), total.view(n, c)
+    centred = z - centre.view(1, c, 1, 1)
+    return (centred.mul_(grad).sum((2, 3)), grad.sum((2, 3)))
 
 
 class _ScaledResidual(torch.autograd.Function):
@@ -120,37 +207,40 @@ class _ScaledResidual(torch.autograd.Function):
 
     Autograd's own ``addcmul`` would keep ``out`` for the gradient of
     ``attn``; this keeps ``z`` (which the BatchNorm keeps anyway) and the
-    per-channel affine the BatchNorm applied, and recomputes ``out`` from
-    them, exactly, when the gradient is needed.
+    BatchNorm's batch mean and per-channel scale and shift, and gets that
+    gradient from them: ``sum_hw(grad * out) == scale * sum_hw(grad *
+    (z - mean)) + shift * sum_hw(grad)``, centred on the batch mean so
+    that nothing cancels.
     """
 
     @staticmethod
-    def forward(ctx, out, identity, attn, z, scale, shift):
+    def forward(ctx, out, identity, attn, z, mean, scale, shift):
         ctx.mark_dirty(out)
-        ctx.save_for_backward(attn, z, scale, shift)
+        ctx.save_for_backward(attn, z, mean, scale, shift)
         return torch.addcmul(identity, out, attn, out=out)
 
     @staticmethod
     def backward(ctx, grad):
-        attn, z, scale, shift = ctx.saved_tensors
+        attn, z, mean, scale, shift = ctx.saved_tensors
         grad_out = grad * attn if ctx.needs_input_grad[0] else None
         grad_identity = grad if ctx.needs_input_grad[1] else None
         grad_attn = None
         if ctx.needs_input_grad[2]:
-            out = torch.addcmul(shift, z, scale)
-            grad_attn = out.mul_(grad).sum((2, 3), keepdim=True)
-        # z, scale and shift only stand in for out: its gradient reaches
+            dot, total = _centred_sums(grad, z, mean)
+            grad_attn = (dot * scale + total * shift).view_as(attn)
+        # z and the statistics only stand in for out: its gradient reaches
         # them through the BatchNorm.
-        return grad_out, grad_identity, grad_attn, None, None, None
+        return grad_out, grad_identity, grad_attn, None, None, None, None
 
 
 def _batch_norm_train(norm: nn.BatchNorm2d,
-                      z: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    """``norm(z)`` in training mode, with the affine it applied.
+                      z: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``norm(z)`` in training mode, and the batch mean, scale and shift.
 
     Mirrors ``_BatchNorm.forward`` (running statistics, ``momentum=None``
     as a cumulative average) but calls the kernel that also returns the
-    batch mean and inverse std, which the module call discards.
+    batch mean and inverse std, which the module call discards. The
+    output is ``(z - mean) * scale + shift``.
     """
     norm.num_batches_tracked.add_(1)
     momentum = norm.momentum
@@ -162,10 +252,9 @@ def _batch_norm_train(norm: nn.BatchNorm2d,
                                                 momentum, norm.eps)
     with torch.no_grad():
         scale = invstd if norm.weight is None else invstd * norm.weight
-        shift = -mean * scale
-        if norm.bias is not None:
-            shift += norm.bias
-    return out, scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+        shift = (torch.zeros_like(scale)
+                 if norm.bias is None else norm.bias.detach())
+    return out, mean.detach(), scale, shift
 
 
 def eca_residual(eca: ECAModule,
@@ -190,17 +279,16 @@ def eca_residual(eca: ECAModule,
     if is_frozen_bn(norm, z):
         scale, shift = frozen_bn_affine(norm)
         if z_mean is None:
-            z_mean = z.mean((2, 3))
-        attn = eca.attention_from_pooled(z_mean * scale + shift)
-        scale, shift = scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+            z_mean = spatial_mean(z)
+        attn = eca.attention_from_pooled(z_mean * scale + shift).flatten(1)
         # One pass normalises and attends: norm(z) * attn ==
         # z * (scale * attn) + shift * attn.
-        out = torch.addcmul(shift * attn, z, scale * attn)
+        out = per_sample_affine(z, scale * attn, shift * attn)
         return out.add_(identity)
     if (_plain_bn(norm, z) and type(norm) is nn.BatchNorm2d
             and norm.training and norm.num_batches_tracked is not None
             and torch.is_grad_enabled()):
-        out, scale, shift = _batch_norm_train(norm, z)
+        out, mean, scale, shift = _batch_norm_train(norm, z)
         return _ScaledResidual.apply(out, identity, eca.attention(out), z,
-                                     scale, shift)
+                                     mean, scale, shift)
     return eca.forward_residual(norm(z), identity)
