@@ -1,0 +1,19 @@
+"""Speed, memory and FLOP measurements of ECA-ResNet against ResNet and SE.
+
+``tools/benchmark.py`` and ``tools/get_flops.py`` are thin command lines
+over this subpackage.
+"""
+from .backbones import (BACKBONES, build_backbone, build_comparison,
+                        parse_backbone_name)
+from .compare import (BenchmarkResult, BenchmarkSettings, format_table,
+                      make_step, run_comparison)
+from .memory import peak_memory
+from .se_resnet import SEBasicBlock, SEBottleneck, SEResNet
+from .timing import summarize, time_interleaved
+
+__all__ = [
+    'BACKBONES', 'BenchmarkResult', 'BenchmarkSettings', 'SEBasicBlock',
+    'SEBottleneck', 'SEResNet', 'build_backbone', 'build_comparison',
+    'format_table', 'make_step', 'parse_backbone_name', 'peak_memory',
+    'run_comparison', 'summarize', 'time_interleaved'
+]

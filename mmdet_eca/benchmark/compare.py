@@ -1,0 +1,209 @@
+"""Side-by-side speed and memory of ResNet, ECA-ResNet and SE-ResNet.
+
+:func:`run_comparison` builds the three backbones of one depth (see
+:func:`.backbones.build_comparison`), checks that their outputs have the
+same shapes, times an inference forward or a training step (forward and
+backward) of each with the runs interleaved (:mod:`.timing`), then measures
+each one's peak memory (:mod:`.memory`) in separate runs, since recording
+allocations slows a run down. :func:`format_table` prints the result.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from .backbones import build_comparison
+from .memory import peak_memory
+from .timing import summarize, time_interleaved
+
+
+@dataclass
+class BenchmarkSettings:
+    """What to run; the fields mirror ``tools/benchmark.py``'s flags.
+
+    Args:
+        depth (int): ResNet depth. Defaults to 50.
+        batch (int): Images per batch. Defaults to 2.
+        resolution (tuple[int, int]): Input (H, W). Defaults to (512, 512).
+        mode (str): ``'eval'`` (forward under ``no_grad``) or ``'train'``
+            (forward and backward of the sum of the outputs' means).
+            Defaults to ``'eval'``.
+        norm_eval (bool): In train mode, keep BatchNorm in eval mode
+            (frozen statistics), MMDetection's default for detectors.
+            Defaults to True.
+        channels_last (bool): Use the channels-last memory format.
+            Defaults to False.
+        threads (int, optional): ``torch.set_num_threads`` for the run;
+            None leaves PyTorch's setting. Defaults to None.
+        repeats (int): Timed runs of each model. Defaults to 20.
+        warmup (int): Untimed runs of each model first. Defaults to 2.
+        device (str): ``'cpu'`` or ``'cuda'``. Defaults to ``'cpu'``.
+        memory (bool): Also measure peak memory. Defaults to True.
+        clock (str): ``'wall'`` (elapsed time) or ``'cpu'`` (this
+            process's CPU time, see :data:`.timing.CLOCKS`).
+            Defaults to ``'wall'``.
+    """
+    depth: int = 50
+    batch: int = 2
+    resolution: Tuple[int, int] = (512, 512)
+    mode: str = 'eval'
+    norm_eval: bool = True
+    channels_last: bool = False
+    threads: Optional[int] = None
+    repeats: int = 20
+    warmup: int = 2
+    device: str = 'cpu'
+    memory: bool = True
+    clock: str = 'wall'
+
+
+@dataclass
+class BenchmarkResult:
+    """Per-model timings (seconds) and peak memory (bytes).
+
+    ``stats`` maps each model name to ``min``, ``median``, ``min_ratio``
+    and ``median_ratio`` (ratios to the baseline, the first model), and
+    ``peak_bytes`` to its peak memory when it was measured.
+    """
+    settings: BenchmarkSettings
+    baseline: str
+    stats: Dict[str, Dict[str, float]]
+    peak_bytes: Dict[str, int] = field(default_factory=dict)
+    output_shapes: List[Tuple[int, ...]] = field(default_factory=list)
+
+
+def make_step(model: nn.Module, inputs: torch.Tensor,
+              mode: str) -> Callable[[], None]:
+    """A callable running one forward (eval) or training step (train).
+
+    Args:
+        model (nn.Module): A backbone returning a tuple of feature maps,
+            already in the wanted train/eval state.
+        inputs (Tensor): Its input batch.
+        mode (str): ``'eval'`` or ``'train'``.
+    """
+    if mode == 'eval':
+
+        def step():
+            with torch.no_grad():
+                model(inputs)
+    elif mode == 'train':
+
+        def step():
+            outs = model(inputs)
+            sum(out.mean() for out in outs).backward()
+            # Gradients are freed here, not at the next step's start, so
+            # that every measured step starts from the same state.
+            model.zero_grad(set_to_none=True)
+    else:
+        raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
+    return step
+
+
+def _prepare(model: nn.Module, settings: BenchmarkSettings,
+             device: torch.device) -> nn.Module:
+    model.to(device)
+    if settings.channels_last:
+        model.to(memory_format=torch.channels_last)
+    # mmdet's ResNet.train() returns None, so no chaining.
+    model.train(settings.mode == 'train')
+    return model
+
+
+def run_comparison(settings: BenchmarkSettings,
+                   log: Callable[[str], None] = print) -> BenchmarkResult:
+    """Time (and measure the memory of) the three backbones.
+
+    Args:
+        settings (BenchmarkSettings): What to run.
+        log (Callable[[str], None]): Progress messages. Defaults to print.
+
+    Returns:
+        BenchmarkResult: Timings, ratios to ResNet and peak memory.
+    """
+    device = torch.device(settings.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda given but CUDA is not available')
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    models = build_comparison(settings.depth, norm_eval=settings.norm_eval)
+    models = {k: _prepare(m, settings, device) for k, m in models.items()}
+    height, width = settings.resolution
+    inputs = torch.randn(
+        settings.batch, 3, height, width, generator=torch.Generator()
+        .manual_seed(0)).to(device)
+    if settings.channels_last:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+
+    with torch.no_grad():
+        shapes = {
+            name: [tuple(o.shape) for o in model(inputs)]
+            for name, model in models.items()
+        }
+    baseline = next(iter(models))
+    for name, shape in shapes.items():
+        if shape != shapes[baseline]:
+            raise RuntimeError(f'{name} returns shapes {shape}, '
+                               f'{baseline} {shapes[baseline]}')
+
+    steps = {
+        name: make_step(model, inputs, settings.mode)
+        for name, model in models.items()
+    }
+    sync = torch.cuda.synchronize if device.type == 'cuda' else None
+    log(f'timing {", ".join(steps)}: {settings.repeats} interleaved '
+        f'repeats after {settings.warmup} warm-up runs each, '
+        f'{torch.get_num_threads()} thread(s)')
+    times = time_interleaved(steps, settings.repeats, settings.warmup, sync,
+                             settings.clock)
+    result = BenchmarkResult(settings, baseline, summarize(times, baseline),
+                             output_shapes=shapes[baseline])
+    if settings.memory:
+        for name, step in steps.items():
+            result.peak_bytes[name] = peak_memory(step, device)
+    return result
+
+
+def format_table(result: BenchmarkResult) -> str:
+    """A plain-text (also valid Markdown) table of ``result``.
+
+    Args:
+        result (BenchmarkResult): Output of :func:`run_comparison`.
+    """
+    s = result.settings
+    height, width = s.resolution
+    what = ('inference forward' if s.mode == 'eval' else
+            'training step (forward + backward), BatchNorm ' +
+            ('frozen (norm_eval=True)' if s.norm_eval else
+             'with batch statistics (norm_eval=False)'))
+    threads = torch.get_num_threads() if s.device == 'cpu' else '-'
+    lines = [
+        f'{what}; input {s.batch}x3x{height}x{width}, device {s.device}, '
+        f'threads {threads}, '
+        f'{"channels_last" if s.channels_last else "contiguous (NCHW)"}, '
+        f'{s.repeats} interleaved repeats, '
+        f'{"wall-clock" if s.clock == "wall" else "process CPU"} time',
+        '',
+        '| backbone | median (ms) | min (ms) | median / ResNet '
+        '| min / ResNet | peak memory (MiB) | memory / ResNet |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+    ]
+    base_peak = result.peak_bytes.get(result.baseline)
+    for name, st in result.stats.items():
+        peak = result.peak_bytes.get(name)
+        peak_text = '-' if peak is None else f'{peak / 2**20:.1f}'
+        ratio_text = ('-' if peak is None or not base_peak else
+                      f'{peak / base_peak:.3f}')
+        lines.append(
+            f'| {name} | {st["median"] * 1e3:.1f} | {st["min"] * 1e3:.1f} '
+            f'| {st["median_ratio"]:.3f} | {st["min_ratio"]:.3f} '
+            f'| {peak_text} | {ratio_text} |')
+    if result.peak_bytes:
+        how = ('torch.cuda.max_memory_allocated'
+               if s.device == 'cuda' else
+               'torch.profiler allocation records (profile_memory=True)')
+        lines += ['', f'peak memory: most tensor memory live at once during '
+                  f'one {"step" if s.mode == "train" else "forward"}, over '
+                  f'what was live before it, from {how}']
+    return '\n'.join(lines)

@@ -1,0 +1,98 @@
+"""Interleaved wall-clock timing of several callables in one process.
+
+Machines drift (other processes, clock boost, thermal state), so timing one
+model after the other measures the drift as much as the models. Here every
+repeat runs each callable once, in an order rotated by one per repeat so
+that each takes every position equally often, and the summaries are the
+minimum (the least disturbed run) and the median (the typical one).
+"""
+import gc
+import statistics
+import time
+from typing import Callable, Dict, List, Optional
+
+
+CLOCKS = {
+    # Elapsed time, what a user waits for.
+    'wall': time.perf_counter,
+    # CPU time of this process: time spent waiting for a core that other
+    # processes hold is left out, so it is steadier on a shared machine
+    # (with one thread; several threads add their spin-waiting to it).
+    'cpu': time.process_time,
+}
+
+
+def time_interleaved(steps: Dict[str, Callable[[], object]],
+                     repeats: int,
+                     warmup: int = 1,
+                     synchronize: Optional[Callable[[], None]] = None,
+                     clock: str = 'wall') -> Dict[str, List[float]]:
+    """Seconds per call of each step, the steps' calls interleaved.
+
+    Args:
+        steps (dict[str, Callable]): Named callables taking no argument.
+        repeats (int): Timed calls of each step.
+        warmup (int): Untimed calls of each step first (allocator,
+            oneDNN primitive caches, lazy initialisation). Defaults to 1.
+        synchronize (Callable, optional): Waits for queued device work,
+            e.g. ``torch.cuda.synchronize``; called before and after each
+            timed call. Defaults to None.
+        clock (str): A key of :data:`CLOCKS`. Defaults to ``'wall'``.
+
+    Returns:
+        dict[str, list[float]]: ``repeats`` durations per step, in seconds.
+    """
+    if repeats < 1:
+        raise ValueError(f'repeats must be >= 1, got {repeats}')
+    if clock not in CLOCKS:
+        raise ValueError(f'clock must be one of {sorted(CLOCKS)}, got '
+                         f'{clock!r}')
+    now = CLOCKS[clock]
+    sync = synchronize or (lambda: None)
+    names = list(steps)
+    for _ in range(warmup):
+        for name in names:
+            steps[name]()
+    sync()
+    times = {name: [] for name in names}
+    # Collection pauses would land on whichever step happens to run.
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(repeats):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                sync()
+                start = now()
+                steps[name]()
+                sync()
+                times[name].append(now() - start)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return times
+
+
+def summarize(times: Dict[str, List[float]],
+              baseline: str) -> Dict[str, Dict[str, float]]:
+    """Minimum, median and their ratios to ``baseline``'s.
+
+    Args:
+        times (dict[str, list[float]]): Output of :func:`time_interleaved`.
+        baseline (str): The key the ratios are relative to.
+
+    Returns:
+        dict[str, dict[str, float]]: Per step ``min``, ``median``,
+        ``min_ratio`` and ``median_ratio``.
+    """
+    base_min = min(times[baseline])
+    base_median = statistics.median(times[baseline])
+    return {
+        name: dict(
+            min=min(values),
+            median=statistics.median(values),
+            min_ratio=min(values) / base_min,
+            median_ratio=statistics.median(values) / base_median)
+        for name, values in times.items()
+    }

@@ -1,0 +1,161 @@
+"""Speed and memory of ECA-ResNet against ResNet and SE-ResNet.
+
+A thin command line over :mod:`mmdet_eca.benchmark`: it builds MMDetection's
+ResNet, this package's ECAResNet and an SE-ResNet of the same depth with
+shared weights, checks that their outputs have the same shapes, times them
+with the runs interleaved in one process, measures each one's peak memory,
+and prints a table of medians, minimums and ratios to ResNet per thread
+count. Timings are wall-clock; on a shared machine compare the minimums,
+and check that two runs agree before trusting a difference.
+"""
+import argparse
+import os
+import platform
+
+import torch
+
+from mmdet_eca.benchmark import (BenchmarkSettings, format_table,
+                                 run_comparison)
+
+EXAMPLES = """examples:
+  python tools/benchmark.py --threads 1 2 --repeats 30
+  python tools/benchmark.py --batch 1 --resolution 800x1216 --threads 1 2
+  python tools/benchmark.py --mode train --repeats 10
+  python tools/benchmark.py --threads 1 --clock cpu  # on a busy machine
+  python tools/benchmark.py --mode train --no-norm-eval --channels-last
+  python tools/benchmark.py --device cuda --batch 8 --repeats 100
+"""
+
+
+def resolution(text):
+    """'800x1216' -> (800, 1216); '512' -> (512, 512)."""
+    parts = text.lower().split('x')
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        sizes = ()
+    if len(sizes) == 1:
+        sizes *= 2
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f'expected HxW such as 512x512, got {text!r}')
+    return sizes
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        '--depth',
+        type=int,
+        default=50,
+        choices=[18, 34, 50, 101, 152],
+        help='ResNet depth of all three backbones (default 50)')
+    parser.add_argument(
+        '--batch', type=int, default=2, help='images per batch (default 2)')
+    parser.add_argument(
+        '--resolution',
+        type=resolution,
+        default=(512, 512),
+        help='input height x width (default 512x512)')
+    parser.add_argument(
+        '--mode',
+        choices=['eval', 'train'],
+        default='eval',
+        help='eval: a forward without gradients in eval mode; train: '
+        'forward and backward in train mode (default eval)')
+    parser.add_argument(
+        '--no-norm-eval',
+        action='store_true',
+        help='in train mode, train BatchNorm with batch statistics instead '
+        "of MMDetection's default frozen statistics (norm_eval=True)")
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='run models and input in the channels-last memory format')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        nargs='+',
+        default=None,
+        help='torch.set_num_threads value(s); each gets its own table '
+        "(default: PyTorch's setting)")
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=20,
+        help='timed runs of each model, interleaved (default 20)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=2,
+        help='untimed runs of each model before timing (default 2)')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        choices=['cpu', 'cuda'],
+        help='where to run (default cpu)')
+    parser.add_argument(
+        '--clock',
+        choices=['wall', 'cpu'],
+        default='wall',
+        help='wall: elapsed time; cpu: CPU time of this process, which '
+        'leaves out waits for cores other processes hold (steadier on a '
+        'shared machine with --threads 1) (default wall)')
+    parser.add_argument(
+        '--no-memory',
+        action='store_true',
+        help='skip the peak-memory runs')
+    return parser.parse_args(argv)
+
+
+def cpu_name():
+    """The CPU's model name, as lscpu prints it."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def load_average():
+    try:
+        return ' '.join(f'{v:.2f}' for v in os.getloadavg())
+    except OSError:
+        return 'unknown'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = (torch.cuda.get_device_name() if args.device == 'cuda' else
+              f'{cpu_name()}, {os.cpu_count()} logical cores')
+    print(f'torch {torch.__version__}; {device}')
+    for threads in args.threads or [None]:
+        settings = BenchmarkSettings(
+            depth=args.depth,
+            batch=args.batch,
+            resolution=args.resolution,
+            mode=args.mode,
+            norm_eval=not args.no_norm_eval,
+            channels_last=args.channels_last,
+            threads=threads,
+            repeats=args.repeats,
+            warmup=args.warmup,
+            device=args.device,
+            memory=not args.no_memory,
+            clock=args.clock)
+        before = load_average()
+        result = run_comparison(settings)
+        print(f'load average (1, 5, 15 min) before {before}, '
+              f'after {load_average()}')
+        print(format_table(result))
+        print()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,80 @@
+"""Parameters and FLOPs of a backbone, next to the ECA paper's numbers.
+
+A thin command line over :mod:`mmdet_eca.benchmark.flops`: it builds the
+backbone of a config (``cfg.model.backbone``) or a backbone named like
+``ECAResNet-50``, ``ResNet-101`` or ``SEResNet-50``, and prints its
+parameters and operation counts, alone and with the ImageNet classifier
+head the paper's table includes.
+"""
+import argparse
+import os
+
+import mmdet_eca  # noqa: F401  (registers the ECA backbones)
+from mmdet_eca.benchmark import BACKBONES, build_backbone
+from mmdet_eca.benchmark.flops import complexity_report
+
+EXAMPLES = """examples:
+  python tools/get_flops.py ECAResNet-50
+  python tools/get_flops.py ResNet-50 --resolution 800x1216
+  python tools/get_flops.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
+"""
+
+
+def resolution(text):
+    """'800x1216' -> (800, 1216); '224' -> (224, 224)."""
+    parts = text.lower().split('x')
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        sizes = ()
+    if len(sizes) == 1:
+        sizes *= 2
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f'expected HxW such as 224x224, got {text!r}')
+    return sizes
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'model',
+        help='a config file (its model.backbone is counted) or a backbone '
+        f'name: one of {", ".join(BACKBONES)} and a depth, e.g. ECAResNet-50')
+    parser.add_argument(
+        '--resolution',
+        type=resolution,
+        default=(224, 224),
+        help='input height x width (default: 224x224, as in the paper)')
+    parser.add_argument(
+        '--batch', type=int, default=1, help='images per forward (default 1)')
+    return parser.parse_args(argv)
+
+
+def build(model):
+    """The backbone and its name from a config path or a backbone name."""
+    if model.endswith('.py') or os.path.isfile(model):
+        from mmdet.registry import MODELS
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        cfg = Config.fromfile(model)
+        init_default_scope('mmdet')
+        backbone_cfg = cfg.model.backbone
+        name = backbone_cfg['type']
+        if 'depth' in backbone_cfg:
+            name = f'{name}-{backbone_cfg["depth"]}'
+        return MODELS.build(backbone_cfg), name
+    return build_backbone(model), model
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    backbone, name = build(args.model)
+    print(complexity_report(backbone, name, args.batch, args.resolution))
+
+
+if __name__ == '__main__':
+    main()
