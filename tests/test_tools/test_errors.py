@@ -3,6 +3,7 @@ naming the culprit, exit status 1, nothing half-written, and a traceback
 only with --debug. The messages here are the README's troubleshooting
 table."""
 import importlib.util
+import itertools
 import json
 import os
 import os.path as osp
@@ -37,6 +38,7 @@ def _tool(name):
 
 train_tool, test_tool, infer_tool = (_tool(n) for n in ('train', 'test',
                                                         'infer'))
+_config_ids = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +50,10 @@ def one_torch_thread():
 
 
 def write_config(folder, name, data_root, edit=None):
+    # MMEngine names a run's logger after the config file and the second;
+    # a name used again within a second would reuse the logger of an
+    # earlier test, whose captured stream pytest has closed since
+    name = f'{name}_{next(_config_ids)}'
     cfg = tiny_config(DEMO, data_root, osp.join(folder, f'work_{name}'))
     if edit is not None:
         edit(cfg)
@@ -213,7 +219,8 @@ def test_listed_image_missing_or_unreadable(files, data, capsys, damage,
     assert run(train_tool, [config], capsys) == (
         f'error: image {image} {problem}, listed in '
         f'{data}/annotations/instances_train.json')
-    assert not list(data.parent.glob('work_c/*.pth'))
+    work_dirs = list(data.parent.glob('work_c_*'))
+    assert len(work_dirs) == 1 and not list(work_dirs[0].glob('*.pth'))
 
 
 def test_corrupt_image_in_a_loader_worker(files, data, capsys):
