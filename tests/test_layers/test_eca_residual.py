@@ -267,3 +267,31 @@ def test_eca_residual_without_a_block():
         expected = identity + paper_eca(ref_bn(z), eca.conv.weight)
         torch.testing.assert_close(eca_residual(eca, bn, z, identity),
                                    expected)
+
+
+@pytest.mark.parametrize('mode', ['frozen', 'train'])
+def test_training_step_peak_memory_next_to_a_plain_bottleneck(mode):
+    from mmdet.models.backbones.resnet import Bottleneck
+
+    from mmdet_eca.benchmark import peak_memory
+    block, inplanes = make_block('bottleneck', False, dtype=torch.float32)
+    plain = Bottleneck(inplanes, 4)
+    x = torch.randn(2, inplanes, 32, 32, requires_grad=True)
+    peaks = []
+    for m in (block, plain):
+        set_mode(m, mode)
+
+        def step(m=m):
+            m(x).sum().backward()
+            m.zero_grad(set_to_none=True)
+            x.grad = None
+
+        peaks.append(peak_memory(step))
+    eca_peak, plain_peak = peaks
+    if mode == 'frozen':
+        # no temporary in the backward pass either
+        assert eca_peak <= plain_peak * 1.01
+    else:
+        # batch statistics: the scaled gradient grad * attn is one more
+        # tensor of the block's output size while the BN backward runs
+        assert eca_peak <= plain_peak + x.nbytes * 1.01
