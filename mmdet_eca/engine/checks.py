@@ -31,6 +31,20 @@ _REMOTE = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
            'mmcls://', 'modelzoo://', 's3://')
 
 
+DEMO_HINT = 'python tools/demo.py generates the demo dataset there'
+DATA_HINT = ('point data_root, ann_file and data_prefix in the config (or '
+             '--cfg-options) at your dataset')
+
+
+def data_hint(path: str) -> str:
+    """What to do about a missing dataset file at ``path``."""
+    if 'coco' in path.lower():
+        return COCO_HINT
+    if 'demo_shapes' in path:
+        return DEMO_HINT
+    return DATA_HINT
+
+
 class MissingFileError(FileNotFoundError):
     """A file or folder named in the config does not exist."""
 
@@ -69,12 +83,13 @@ def check_data(cfg: Config, loaders=('train_dataloader', 'val_dataloader',
             if ann and not osp.isfile(osp.join(root, ann)):
                 raise MissingFileError(
                     f'annotation file {osp.join(root, ann)} not found '
-                    f'({name}.ann_file); {COCO_HINT}')
+                    f'({name}.ann_file); {data_hint(osp.join(root, ann))}')
             prefix = (dataset.get('data_prefix') or {}).get('img')
             if prefix is not None and not osp.isdir(osp.join(root, prefix)):
                 raise MissingFileError(
                     f'image folder {osp.join(root, prefix)} not found '
-                    f'({name}.data_prefix.img); {COCO_HINT}')
+                    f'({name}.data_prefix.img); '
+                    f'{data_hint(osp.join(root, prefix))}')
         evaluator_key = key.replace('dataloader', 'evaluator')
         evaluators = cfg.get(evaluator_key) or []
         for evaluator in (evaluators if isinstance(evaluators, list) else
@@ -83,7 +98,7 @@ def check_data(cfg: Config, loaders=('train_dataloader', 'val_dataloader',
             if ann and not osp.isfile(ann):
                 raise MissingFileError(
                     f'annotation file {ann} not found '
-                    f'({evaluator_key}.ann_file); {COCO_HINT}')
+                    f'({evaluator_key}.ann_file); {data_hint(ann)}')
 
 
 def check_pretrained(cfg: Config) -> None:

@@ -160,16 +160,28 @@ def data(files, tmp_path):
 def test_missing_annotation_file(files, data, capsys):
     os.remove(data / 'annotations' / 'instances_train.json')
     line = run(train_tool, [write_config(str(data.parent), 'c', data)], capsys)
-    assert line.startswith(
+    assert line == (
         f"error: annotation file {data}/annotations/instances_train.json not "
-        'found (train_dataloader.dataset.ann_file); COCO 2017 is expected')
+        'found (train_dataloader.dataset.ann_file); point data_root, ann_file '
+        'and data_prefix in the config (or --cfg-options) at your dataset')
+
+
+def test_missing_coco_files_say_where_coco_goes(files, tmp_path, capsys):
+    config = write_config(str(tmp_path), 'coco', str(tmp_path / 'coco'))
+    line = run(train_tool, [config], capsys)
+    assert line.endswith(
+        'COCO 2017 is expected as data/coco/annotations/instances_{train,val}'
+        '2017.json with the images in data/coco/train2017/ and '
+        'data/coco/val2017/ (download it from the COCO website, or point the '
+        'config at your copy with --cfg-options or data_root)')
 
 
 def test_missing_image_folder(files, data, capsys):
     shutil.rmtree(data / 'train')
     line = run(train_tool, [write_config(str(data.parent), 'c', data)], capsys)
     assert line.startswith(f'error: image folder {data}/train/ not found '
-                           '(train_dataloader.dataset.data_prefix.img)')
+                           '(train_dataloader.dataset.data_prefix.img); '
+                           'point data_root')
 
 
 @pytest.mark.parametrize('content, problem', [
