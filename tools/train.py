@@ -38,7 +38,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help="enable MMEngine's automatic lr scaling (auto_scale_lr)")
+        help="enable MMEngine's automatic lr scaling (auto_scale_lr); "
+        "refused with ScaleLRHook on (all shipped configs), which already "
+        'scales the lr')
     parser.add_argument(
         '--resume',
         nargs='?',
