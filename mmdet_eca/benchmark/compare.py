@@ -62,8 +62,9 @@ class BenchmarkSettings:
 class BenchmarkResult:
     """Per-model timings (seconds) and peak memory (bytes).
 
-    ``stats`` maps each model name to ``min``, ``median``, ``min_ratio``
-    and ``median_ratio`` (ratios to the baseline, the first model), and
+    ``stats`` maps each model name to ``min``, ``median``, ``min_ratio``,
+    ``median_ratio`` and ``paired_ratio`` (ratios to the baseline, the
+    first model, see :func:`.timing.summarize`), and
     ``peak_bytes`` to its peak memory when it was measured.
     """
     settings: BenchmarkSettings
@@ -186,8 +187,9 @@ def format_table(result: BenchmarkResult) -> str:
         f'{"wall-clock" if s.clock == "wall" else "process CPU"} time',
         '',
         '| backbone | median (ms) | min (ms) | median / ResNet '
-        '| min / ResNet | peak memory (MiB) | memory / ResNet |',
-        '|---|---:|---:|---:|---:|---:|---:|',
+        '| min / ResNet | paired / ResNet | peak memory (MiB) '
+        '| memory / ResNet |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
     ]
     base_peak = result.peak_bytes.get(result.baseline)
     for name, st in result.stats.items():
@@ -198,7 +200,10 @@ def format_table(result: BenchmarkResult) -> str:
         lines.append(
             f'| {name} | {st["median"] * 1e3:.1f} | {st["min"] * 1e3:.1f} '
             f'| {st["median_ratio"]:.3f} | {st["min_ratio"]:.3f} '
+            f'| {st["paired_ratio"]:.3f} '
             f'| {peak_text} | {ratio_text} |')
+    lines += ['', 'paired: median over repeats of the ratio of two runs made '
+              'back to back']
     if result.peak_bytes:
         how = ('torch.cuda.max_memory_allocated'
                if s.device == 'cuda' else

@@ -78,21 +78,28 @@ def summarize(times: Dict[str, List[float]],
               baseline: str) -> Dict[str, Dict[str, float]]:
     """Minimum, median and their ratios to ``baseline``'s.
 
+    Besides the ratios of the minimums and of the medians, ``paired_ratio``
+    is the median over repeats of each repeat's own ratio: the two runs it
+    divides ran back to back, so a slow spell on the machine that lasts
+    longer than a repeat cancels out of it.
+
     Args:
         times (dict[str, list[float]]): Output of :func:`time_interleaved`.
         baseline (str): The key the ratios are relative to.
 
     Returns:
         dict[str, dict[str, float]]: Per step ``min``, ``median``,
-        ``min_ratio`` and ``median_ratio``.
+        ``min_ratio``, ``median_ratio`` and ``paired_ratio``.
     """
-    base_min = min(times[baseline])
-    base_median = statistics.median(times[baseline])
+    base = times[baseline]
+    base_min, base_median = min(base), statistics.median(base)
     return {
         name: dict(
             min=min(values),
             median=statistics.median(values),
             min_ratio=min(values) / base_min,
-            median_ratio=statistics.median(values) / base_median)
+            median_ratio=statistics.median(values) / base_median,
+            paired_ratio=statistics.median(
+                t / b for t, b in zip(values, base)))
         for name, values in times.items()
     }

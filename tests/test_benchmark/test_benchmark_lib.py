@@ -35,9 +35,11 @@ def test_time_interleaved_rotates_the_order():
 def test_summarize_ratios():
     stats = summarize({'base': [2.0, 4.0, 3.0], 'x': [3.0, 3.3, 6.0]}, 'base')
     assert stats['base'] == dict(min=2.0, median=3.0, min_ratio=1.0,
-                                 median_ratio=1.0)
+                                 median_ratio=1.0, paired_ratio=1.0)
     assert stats['x']['min_ratio'] == pytest.approx(1.5)
     assert stats['x']['median_ratio'] == pytest.approx(1.1)
+    # per repeat: 1.5, 0.825, 2.0
+    assert stats['x']['paired_ratio'] == pytest.approx(1.5)
 
 
 def test_peak_memory_counts_live_tensor_bytes():

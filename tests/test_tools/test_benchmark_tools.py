@@ -59,10 +59,10 @@ def test_benchmark_eval_two_thread_counts(capsys):
     rows = table_rows(out)
     assert set(rows) == {'ResNet-18', 'ECAResNet-18', 'SEResNet-18'}
     for cells in rows['ResNet-18']:
-        assert cells[2:4] == ['1.000', '1.000']  # ratios to itself
-        assert cells[5] == '1.000'
+        assert cells[2:5] == ['1.000'] * 3  # ratios to itself
+        assert cells[6] == '1.000'
     for cells in rows['ECAResNet-18']:
-        float(cells[0]), float(cells[4])  # a time and a peak in MiB
+        float(cells[0]), float(cells[5])  # a time and a peak in MiB
     assert 'load average' in out and 'torch.profiler' in out
 
 
