@@ -107,11 +107,12 @@ def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
     Returns:
         Tensor | None: [N, C_out] channel means of ``conv(x)``, or None
         when ``conv`` is not a plain 1x1 ``nn.Conv2d`` (DCN, weight
-        standardisation, strides, groups, padding).
+        standardisation, strides, groups, padding) or has hooks (which
+        may change its weight or output, as spectral norm does).
     """
     if not (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
             and conv.stride == (1, 1) and conv.padding == (0, 0)
-            and conv.groups == 1):
+            and conv.groups == 1 and not _has_hooks(conv)):
         return None
     return nn.functional.linear(
         spatial_mean(x), conv.weight.flatten(1), conv.bias)

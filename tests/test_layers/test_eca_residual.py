@@ -232,6 +232,9 @@ def test_conv1x1_output_mean():
         pass
 
     assert conv1x1_output_mean(Standardised(6, 12, 1), x) is None
+    hooked = nn.Conv2d(6, 12, 1).double()
+    hooked.register_forward_pre_hook(lambda m, i: None)  # e.g. spectral norm
+    assert conv1x1_output_mean(hooked, x) is None
 
 
 def test_frozen_bn_affine_and_conditions():
