@@ -39,19 +39,22 @@ def plot_training_curves(scalars_json: str, out_file: str) -> None:
     steps = [r['step'] for r in records]
     loss_keys = sorted(k for k in records[0]
                        if k.startswith('loss') and k != 'loss')
+    # a short run logs a handful of points: show them, not only lines
+    marker = 'o' if len(records) < 20 else None
     fig, (ax_loss, ax_lr) = plt.subplots(
         2, 1, figsize=(8, 7), sharex=True,
         gridspec_kw=dict(height_ratios=[2, 1]))
     ax_loss.plot(steps, [r['loss'] for r in records], label='loss (total)',
-                 linewidth=2, color='black')
+                 linewidth=2, color='black', marker=marker)
     for key in loss_keys:
         ax_loss.plot(steps, [r.get(key, float('nan')) for r in records],
-                     label=key, linewidth=1)
+                     label=key, linewidth=1, marker=marker)
     ax_loss.set_yscale('log')
     ax_loss.set_ylabel('loss')
     ax_loss.legend(fontsize=8)
     ax_loss.grid(alpha=0.3)
-    ax_lr.plot(steps, [r['lr'] for r in records], color='tab:red')
+    ax_lr.plot(steps, [r['lr'] for r in records], color='tab:red',
+               marker=marker)
     ax_lr.set_ylabel('learning rate')
     ax_lr.set_xlabel('iteration')
     ax_lr.grid(alpha=0.3)
