@@ -7,7 +7,7 @@ _base_ = '../mask_rcnn_ecanet50_fpn_1x_coco.py'
 data_root = 'data/demo_shapes/'
 classes = ('circle', 'rectangle', 'triangle')
 image_size = (128, 128)
-max_epochs = 12
+max_epochs = 16
 train_batch_size = 8
 
 model = dict(
@@ -95,7 +95,7 @@ param_scheduler = [
         begin=0,
         end=max_epochs,
         by_epoch=True,
-        milestones=[int(max_epochs * 0.75), int(max_epochs * 0.92)],
+        milestones=[12, 15],
         gamma=0.1),
 ]
 default_hooks = dict(
