@@ -21,7 +21,7 @@ EXAMPLES = """examples:
   python tools/benchmark.py --threads 1 2 --repeats 30
   python tools/benchmark.py --batch 1 --resolution 800x1216 --threads 1 2
   python tools/benchmark.py --mode train --repeats 10
-  python tools/benchmark.py --threads 1 --clock cpu  # on a busy machine
+  python tools/benchmark.py --threads 1 --clock cpu --control  # busy machine
   python tools/benchmark.py --mode train --no-norm-eval --channels-last
   python tools/benchmark.py --device cuda --batch 8 --repeats 100
 """
@@ -105,6 +105,11 @@ def parse_args(argv=None):
         'leaves out waits for cores other processes hold (steadier on a '
         'shared machine with --threads 1) (default wall)')
     parser.add_argument(
+        '--control',
+        action='store_true',
+        help='also time an identical copy of the ResNet: how far its ratio '
+        'is from 1 is how far apart two identical models measure')
+    parser.add_argument(
         '--no-memory',
         action='store_true',
         help='skip the peak-memory runs')
@@ -148,7 +153,8 @@ def main(argv=None):
             warmup=args.warmup,
             device=args.device,
             memory=not args.no_memory,
-            clock=args.clock)
+            clock=args.clock,
+            control=args.control)
         before = load_average()
         result = run_comparison(settings)
         print(f'load average (1, 5, 15 min) before {before}, '

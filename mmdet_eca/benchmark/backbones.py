@@ -5,6 +5,7 @@
 the same arguments and, where their parameters have the same names, the
 same weights, so they differ only in the attention.
 """
+import copy
 import re
 from typing import Dict, Tuple, Type
 
@@ -66,7 +67,9 @@ def _init_like_resnet(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_comparison(depth: int, seed: int = 0,
+def build_comparison(depth: int,
+                     seed: int = 0,
+                     control: bool = False,
                      **kwargs) -> Dict[str, nn.Module]:
     """ResNet, ECAResNet and SEResNet of one depth with shared weights.
 
@@ -79,6 +82,9 @@ def build_comparison(depth: int, seed: int = 0,
     Args:
         depth (int): 18, 34, 50, 101 or 152.
         seed (int): Seed of the initialisation. Defaults to 0.
+        control (bool): Add a copy of the ResNet, ``'ResNet-50 (copy)'``:
+            timed against the original, it shows how far apart two
+            identical models measure (an A/A test). Defaults to False.
         **kwargs: Arguments of mmdet's ``ResNet`` for all three.
 
     Returns:
@@ -94,4 +100,7 @@ def build_comparison(depth: int, seed: int = 0,
     base = next(iter(models.values())).state_dict()
     for model in list(models.values())[1:]:
         model.load_state_dict(base, strict=False)
+    if control:
+        models[f'ResNet-{depth} (copy)'] = copy.deepcopy(
+            models[f'ResNet-{depth}'])
     return models

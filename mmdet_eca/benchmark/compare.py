@@ -43,6 +43,8 @@ class BenchmarkSettings:
         clock (str): ``'wall'`` (elapsed time) or ``'cpu'`` (this
             process's CPU time, see :data:`.timing.CLOCKS`).
             Defaults to ``'wall'``.
+        control (bool): Also time an identical copy of the ResNet, whose
+            ratios show the measurement's noise. Defaults to False.
     """
     depth: int = 50
     batch: int = 2
@@ -56,6 +58,7 @@ class BenchmarkSettings:
     device: str = 'cpu'
     memory: bool = True
     clock: str = 'wall'
+    control: bool = False
 
 
 @dataclass
@@ -128,7 +131,10 @@ def run_comparison(settings: BenchmarkSettings,
         raise RuntimeError('--device cuda given but CUDA is not available')
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
-    models = build_comparison(settings.depth, norm_eval=settings.norm_eval)
+    models = build_comparison(
+        settings.depth,
+        control=settings.control,
+        norm_eval=settings.norm_eval)
     models = {k: _prepare(m, settings, device) for k, m in models.items()}
     height, width = settings.resolution
     inputs = torch.randn(

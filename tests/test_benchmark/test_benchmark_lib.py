@@ -85,6 +85,16 @@ def test_comparison_models_share_weights_and_shapes():
     assert shapes[0] == shapes[1] == shapes[2]
 
 
+def test_control_is_an_identical_resnet():
+    models = build_comparison(18, control=True)
+    assert list(models)[-1] == 'ResNet-18 (copy)'
+    copy, original = models['ResNet-18 (copy)'], models['ResNet-18']
+    assert copy is not original and type(copy) is ResNet
+    for (name, a), b in zip(original.state_dict().items(),
+                            copy.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
 def test_se_resnet_is_resnet_plus_se_layers():
     se = SEResNet(depth=50)
     # one SE per block: C -> C/16 -> C, 1x1 convs with biases

@@ -70,14 +70,14 @@ def test_benchmark_train_step(capsys):
     benchmark.main([
         '--batch', '1', '--resolution', '64', '--repeats', '1', '--warmup',
         '0', '--threads', '1', '--mode', 'train', '--no-norm-eval',
-        '--channels-last', '--clock', 'cpu'
+        '--channels-last', '--clock', 'cpu', '--control'
     ])
     out = capsys.readouterr().out
     assert 'training step (forward + backward)' in out
     assert 'norm_eval=False' in out and 'channels_last' in out
     assert 'process CPU time' in out
     assert set(table_rows(out)) == {'ResNet-50', 'ECAResNet-50',
-                                    'SEResNet-50'}
+                                    'SEResNet-50', 'ResNet-50 (copy)'}
 
 
 def test_benchmark_rejects_a_bad_resolution(capsys):
