@@ -118,6 +118,13 @@ def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
         spatial_mean(x), conv.weight.flatten(1), conv.bias)
 
 
+def _unit_stats(z: Tensor) -> Tensor:
+    """Mean 0 (row 0) and variance 1 (row 1) for ``z``'s N * C channels."""
+    stats = z.new_zeros(2, z.shape[0] * z.shape[1])
+    stats[1] = 1
+    return stats
+
+
 class _PerSampleAffine(torch.autograd.Function):
     """``z * scale + shift`` as a frozen BatchNorm over folded channels.
 
@@ -135,8 +142,7 @@ class _PerSampleAffine(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, scale, shift):
         n, c, h, w = z.shape
-        stats = z.new_zeros(2, n * c)
-        stats[1] = 1
+        stats = _unit_stats(z)
         out = torch.empty_like(z)
         torch.ops.aten.native_batch_norm.out(
             z.view(1, n * c, h, w), scale.reshape(-1), shift.reshape(-1),
@@ -167,7 +173,10 @@ class _PerSampleAffine(torch.autograd.Function):
 def per_sample_affine(z: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
     """``z * scale + shift`` with one scale and shift per sample and channel.
 
-    Contiguous ``z`` goes through :class:`_PerSampleAffine`; others
+    Contiguous ``z`` goes through the folded BatchNorm of
+    :class:`_PerSampleAffine`, or, when no gradient is wanted, through the
+    same kernel called directly (in small feature maps the autograd
+    Function's own overhead is a sizable part of the work); others
     (channels-last batches) through ``addcmul``.
 
     Args:
@@ -178,10 +187,17 @@ def per_sample_affine(z: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
     Returns:
         Tensor: A new tensor shaped like ``z``.
     """
-    if z.is_contiguous():
+    n, c, h, w = z.shape
+    if not z.is_contiguous():
+        return torch.addcmul(
+            shift.view(n, c, 1, 1), z, scale.view(n, c, 1, 1))
+    if torch.is_grad_enabled() and (z.requires_grad or scale.requires_grad
+                                    or shift.requires_grad):
         return _PerSampleAffine.apply(z, scale, shift)
-    n, c = z.shape[:2]
-    return torch.addcmul(shift.view(n, c, 1, 1), z, scale.view(n, c, 1, 1))
+    stats = _unit_stats(z)
+    return torch.batch_norm(
+        z.view(1, n * c, h, w), scale.reshape(-1), shift.reshape(-1),
+        stats[0], stats[1], False, 0.0, 0.0, False).view(n, c, h, w)
 
 
 def _centred_sums(grad: Tensor, z: Tensor,

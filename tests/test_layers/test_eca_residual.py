@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from mmdet_eca.backbones.eca_resnet import ECABasicBlock, ECABottleneck
 from mmdet_eca.layers.eca_residual import (conv1x1_output_mean, eca_residual,
-                                           frozen_bn_affine, is_frozen_bn)
+                                           frozen_bn_affine, is_frozen_bn,
+                                           per_sample_affine)
 
 
 def paper_eca(x, weight):
@@ -270,6 +271,28 @@ def test_eca_residual_without_a_block():
         expected = identity + paper_eca(ref_bn(z), eca.conv.weight)
         torch.testing.assert_close(eca_residual(eca, bn, z, identity),
                                    expected)
+
+
+@pytest.mark.parametrize('grad', [False, True])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_per_sample_affine(grad, channels_last):
+    torch.manual_seed(0)
+    z = torch.randn(2, 3, 4, 5, dtype=torch.float64)
+    if channels_last:
+        z = z.contiguous(memory_format=torch.channels_last)
+    scale, shift = (torch.randn(2, 3, dtype=torch.float64) for _ in range(2))
+    for t in (z, scale, shift):
+        t.requires_grad_(grad)
+    out = per_sample_affine(z, scale, shift)
+    expected = z * scale[..., None, None] + shift[..., None, None]
+    torch.testing.assert_close(out, expected)
+    assert out.requires_grad == grad
+    if grad:
+        g = torch.randn_like(out)
+        got = torch.autograd.grad(out, (z, scale, shift), g)
+        want = torch.autograd.grad(expected, (z, scale, shift), g)
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b)
 
 
 @pytest.mark.parametrize('mode', ['frozen', 'train'])
