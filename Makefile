@@ -21,4 +21,4 @@ test: $(READY)
 	$(PYTHON) -m pytest tests -q
 
 clean-demo:
-	rm -rf work_dirs/demo data/demo
+	rm -rf work_dirs/demo data/demo_shapes

@@ -15,7 +15,7 @@ import platform
 import torch
 
 from mmdet_eca.benchmark import (BenchmarkSettings, format_table,
-                                 run_comparison)
+                                 parse_resolution, run_comparison)
 
 EXAMPLES = """examples:
   python tools/benchmark.py --threads 1 2 --repeats 30
@@ -25,21 +25,6 @@ EXAMPLES = """examples:
   python tools/benchmark.py --mode train --no-norm-eval --channels-last
   python tools/benchmark.py --device cuda --batch 8 --repeats 100
 """
-
-
-def resolution(text):
-    """'800x1216' -> (800, 1216); '512' -> (512, 512)."""
-    parts = text.lower().split('x')
-    try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        sizes = ()
-    if len(sizes) == 1:
-        sizes *= 2
-    if len(sizes) != 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(
-            f'expected HxW such as 512x512, got {text!r}')
-    return sizes
 
 
 def parse_args(argv=None):
@@ -57,7 +42,7 @@ def parse_args(argv=None):
         '--batch', type=int, default=2, help='images per batch (default 2)')
     parser.add_argument(
         '--resolution',
-        type=resolution,
+        type=parse_resolution,
         default=(512, 512),
         help='input height x width (default 512x512)')
     parser.add_argument(

@@ -10,7 +10,7 @@ import argparse
 import os
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
-from mmdet_eca.benchmark import BACKBONES, build_backbone
+from mmdet_eca.benchmark import BACKBONES, build_backbone, parse_resolution
 from mmdet_eca.benchmark.flops import complexity_report
 
 EXAMPLES = """examples:
@@ -18,21 +18,6 @@ EXAMPLES = """examples:
   python tools/get_flops.py ResNet-50 --resolution 800x1216
   python tools/get_flops.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
 """
-
-
-def resolution(text):
-    """'800x1216' -> (800, 1216); '224' -> (224, 224)."""
-    parts = text.lower().split('x')
-    try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        sizes = ()
-    if len(sizes) == 1:
-        sizes *= 2
-    if len(sizes) != 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(
-            f'expected HxW such as 224x224, got {text!r}')
-    return sizes
 
 
 def parse_args(argv=None):
@@ -46,7 +31,7 @@ def parse_args(argv=None):
         f'name: one of {", ".join(BACKBONES)} and a depth, e.g. ECAResNet-50')
     parser.add_argument(
         '--resolution',
-        type=resolution,
+        type=parse_resolution,
         default=(224, 224),
         help='input height x width (default: 224x224, as in the paper)')
     parser.add_argument(

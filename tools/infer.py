@@ -16,7 +16,7 @@ EXAMPLES = """examples:
   python tools/infer.py demo.jpg CONFIG CHECKPOINT --out-dir vis
   python tools/infer.py data/demo_shapes/val \\
       configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py \\
-      work_dirs/demo/epoch_24.pth --out-dir work_dirs/demo/infer
+      work_dirs/demo/epoch_16.pth --out-dir work_dirs/demo/infer
 """
 
 

@@ -6,13 +6,11 @@ other bad input, the tool ends with one line, ``error: ...``, and exit
 status 1 rather than evaluating a half-loaded model.
 """
 import argparse
-import os
 import sys
 
-from mmengine.config import DictAction
-
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
-from mmdet_eca.engine import (build_runner, check_test_files, load_config,
+from mmdet_eca.engine import (add_runner_arguments, build_runner,
+                              check_test_files, load_config, parse_runner_args,
                               run_tool, setup_test_config)
 
 EXAMPLES = """examples:
@@ -40,26 +38,8 @@ def parse_args(argv=None):
         '--show-dir',
         help='draw predictions on the images and save them in this dir, '
         'under the work dir\'s timestamped folder')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs such as '
-        'test_dataloader.batch_size=4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the full traceback when something fails')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser, 'test_dataloader.batch_size=4')
+    return parse_runner_args(parser, argv)
 
 
 def evaluate(args) -> dict:

@@ -7,14 +7,12 @@ are saved atomically, so ``--resume`` after a crash continues from the last
 complete one.
 """
 import argparse
-import os
 import sys
 
-from mmengine.config import DictAction
-
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
-from mmdet_eca.engine import (build_runner, check_train_files, load_config,
-                              run_tool, setup_train_config)
+from mmdet_eca.engine import (add_runner_arguments, build_runner,
+                              check_train_files, load_config,
+                              parse_runner_args, run_tool, setup_train_config)
 
 EXAMPLES = """examples:
   python tools/train.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
@@ -48,27 +46,8 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint, or, with no path, from the '
         'latest checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs such as '
-        'train_dataloader.batch_size=4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the full traceback when something fails')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser, 'train_dataloader.batch_size=4')
+    return parse_runner_args(parser, argv)
 
 
 def train(args) -> None:

@@ -13,13 +13,13 @@ import re
 from typing import Dict
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmdet.models.backbones.mobilenet_v2 import MobileNetV2
 from mmdet.models.layers import InvertedResidual
 from mmdet.models.utils import make_divisible
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
 from .eca_resnet import KernelSizes, format_kernel_sizes, parse_kernel_sizes
 
@@ -50,9 +50,7 @@ class ECAInvertedResidual(InvertedResidual):
                 return x + self.drop_path(out)
             return out
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        return _inner_forward(x)
+        return maybe_checkpoint(_inner_forward, x, self.with_cp)
 
 
 @MODELS.register_module()

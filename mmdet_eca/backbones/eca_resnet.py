@@ -8,11 +8,11 @@ their module names (``conv1``, ``bn1``, ..., ``downsample``), adding only
 import re
 from typing import Sequence, Tuple, Union
 
-import torch.utils.checkpoint as cp
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule, check_kernel_size, eca_kernel_size
 from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
                                    is_frozen_bn)
@@ -45,11 +45,7 @@ class ECABasicBlock(BasicBlock):
             identity = x if self.downsample is None else self.downsample(x)
             return eca_residual(self.eca, self.norm2, out, identity)
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
 
 class ECABottleneck(Bottleneck):
@@ -90,11 +86,7 @@ class ECABottleneck(Bottleneck):
             identity = x if self.downsample is None else self.downsample(x)
             return eca_residual(self.eca, self.norm3, out, identity, z_mean)
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
 
 def parse_kernel_sizes(value: KernelSizes, stage_channels: Sequence[int],
@@ -226,8 +218,32 @@ class ECAResNet(ResNet):
             eca_kernel_size=self.eca_kernel_sizes[stage], **kwargs)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self._check_checkpoint_stem(state_dict, prefix)
         self._check_checkpoint_kernel_sizes(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_checkpoint_stem(self, state_dict, prefix) -> None:
+        """Fail on a checkpoint made for the other stem.
+
+        Non-strict loading would skip the stem and load the rest, and the
+        detector would train on a randomly initialised first layer. The
+        official releases have the 7x7 stem (``ECAResNet``), timm's
+        ``ecaresnet*d`` the deep stem (``ECAResNetV1d``, whose loading has
+        renamed its keys to ``stem.*`` by the time this runs).
+        """
+        plain = prefix + 'conv1.weight' in state_dict
+        deep = (prefix + 'stem.0.weight' in state_dict
+                or prefix + 'conv1.0.weight' in state_dict)
+        if self.deep_stem and plain and not deep:
+            raise ValueError(
+                f"the checkpoint has a 7x7 stem ('{prefix}conv1.weight', as "
+                'the official ECA-Net ResNets), but the model has a deep '
+                "stem: set backbone.type='ECAResNet' in the config")
+        if not self.deep_stem and deep and not plain:
+            raise ValueError(
+                'the checkpoint has a deep stem (ResNet-D, as timm\'s '
+                "ecaresnet*d), but the model has a 7x7 stem: set "
+                "backbone.type='ECAResNetV1d' in the config")
 
     def _check_checkpoint_kernel_sizes(self, state_dict, prefix) -> None:
         """Fail with the file's kernel sizes instead of a size mismatch.

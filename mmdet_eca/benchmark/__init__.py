@@ -8,12 +8,13 @@ from .backbones import (BACKBONES, build_backbone, build_comparison,
 from .compare import (BenchmarkResult, BenchmarkSettings, format_table,
                       make_step, run_comparison)
 from .memory import peak_memory
+from .resolution import parse_resolution
 from .se_resnet import SEBasicBlock, SEBottleneck, SEResNet
 from .timing import summarize, time_interleaved
 
 __all__ = [
     'BACKBONES', 'BenchmarkResult', 'BenchmarkSettings', 'SEBasicBlock',
     'SEBottleneck', 'SEResNet', 'build_backbone', 'build_comparison',
-    'format_table', 'make_step', 'parse_backbone_name', 'peak_memory',
-    'run_comparison', 'summarize', 'time_interleaved'
+    'format_table', 'make_step', 'parse_backbone_name', 'parse_resolution',
+    'peak_memory', 'run_comparison', 'summarize', 'time_interleaved'
 ]

@@ -12,19 +12,48 @@ quantity: the most tensor memory live at once during the call, over what
 was live when it started. Memory that libraries allocate on their own
 (MKL's and oneDNN's scratch buffers) is not counted, on either device.
 """
+import contextlib
 import itertools
-from typing import Callable
+import os
+import sys
+import tempfile
+from typing import Callable, Iterator
 
 import torch
 from torch.profiler import ProfilerActivity, profile
+
+
+@contextlib.contextmanager
+def _quiet_profiler() -> Iterator[None]:
+    """Drop the profiler's start/stop lines, pass any other stderr on.
+
+    Kineto writes ``USDT:... profiler_start`` (and ``_stop``) straight to
+    file descriptor 2 on every profile, which would bury the benchmark's
+    table; nothing else written meanwhile is lost.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors='replace').splitlines(
+                    keepends=True):
+                if 'SyncActivityProfilerHandler' not in line:
+                    sys.stderr.write(line)
 
 
 def _cpu_peak_bytes(step: Callable[[], object]) -> int:
     # The profiler's allocation records are only exposed through its event
     # tree (the API torch.profiler's own memory timeline reads).
     from torch._C._profiler import _EventType
-    with profile(activities=[ProfilerActivity.CPU],
-                 profile_memory=True) as prof:
+    with _quiet_profiler(), profile(activities=[ProfilerActivity.CPU],
+                                    profile_memory=True) as prof:
         step()
     records = []
     pending = list(prof.profiler.kineto_results.experimental_event_tree())

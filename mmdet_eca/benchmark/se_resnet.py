@@ -7,10 +7,11 @@ addition. The attention is MMDetection's own ``SELayer`` (global pool,
 textbook way, as any SE-ResNet in MMDetection would run it. Only the
 benchmark builds it, so it is not registered.
 """
-import torch.utils.checkpoint as cp
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.models.layers import SELayer
 from torch import Tensor
+
+from ..layers.activation_checkpoint import maybe_checkpoint
 
 
 class SEBasicBlock(BasicBlock):
@@ -35,11 +36,7 @@ class SEBasicBlock(BasicBlock):
             out += identity
             return out
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
 
 class SEBottleneck(Bottleneck):
@@ -65,11 +62,7 @@ class SEBottleneck(Bottleneck):
             out += identity
             return out
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
 
 class SEResNet(ResNet):

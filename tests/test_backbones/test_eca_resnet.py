@@ -153,6 +153,29 @@ def test_wrong_kernel_sizes_give_a_clear_error(use_init_cfg, tmp_path):
     assert 'layer2' in msg
 
 
+def test_a_checkpoint_for_the_other_stem_is_refused(tmp_path):
+    # Non-strict loading would otherwise leave the stem random.
+    deep = ECAResNetV1d(depth=18, eca_kernel_sizes='3557').state_dict()
+    timm_names = {
+        k.replace('stem.0.', 'conv1.0.'): v
+        for k, v in deep.items()
+    }
+    for state in (deep, timm_names):
+        with pytest.raises(ValueError,
+                           match="backbone.type='ECAResNetV1d'"):
+            ECAResNet(depth=18, eca_kernel_sizes='3557').load_state_dict(
+                state, strict=False)
+    path = tmp_path / 'eca_resnet18_k3557.pth.tar'
+    torch.save(official_checkpoint(randomize(RefECAResNet(18, [3, 5, 5, 7]))),
+               path)
+    with pytest.raises(ValueError, match="backbone.type='ECAResNet'"):
+        ECAResNetV1d(
+            depth=18,
+            eca_kernel_sizes='3557',
+            init_cfg=dict(type='Pretrained',
+                          checkpoint=str(path))).init_weights()
+
+
 def test_frozen_stages():
     model = ECAResNet(depth=18, frozen_stages=2)
     model.train()

@@ -3,6 +3,8 @@
 Only the harness is tested here; timing numbers belong in the benchmark's
 output, not in assertions.
 """
+import argparse
+
 import pytest
 import torch
 from mmdet.models.backbones import ResNet
@@ -10,8 +12,9 @@ from torch import nn
 
 from mmdet_eca.backbones import ECAResNet
 from mmdet_eca.benchmark import (SEResNet, build_backbone, build_comparison,
-                                 make_step, parse_backbone_name, peak_memory,
-                                 summarize, time_interleaved)
+                                 make_step, parse_backbone_name,
+                                 parse_resolution, peak_memory, summarize,
+                                 time_interleaved)
 from mmdet_eca.benchmark.flops import (ImageNetClassifier, count_complexity,
                                        count_parameters)
 
@@ -57,6 +60,19 @@ def test_peak_memory_counts_live_tensor_bytes():
     assert 4_000_000 <= peak_memory(lambda: kept.add(1)) < 4_000_100
     with pytest.raises(ValueError, match='cpu or cuda'):
         peak_memory(step, 'meta')
+
+
+def test_peak_memory_keeps_stderr_but_not_the_profiler_chatter(capfd):
+    import sys
+
+    def step():
+        print('a line of the step', file=sys.stderr)
+        return torch.empty(10)
+
+    peak_memory(step)
+    err = capfd.readouterr().err
+    assert 'a line of the step' in err
+    assert 'SyncActivityProfilerHandler' not in err
 
 
 def test_backbone_names():
@@ -147,3 +163,16 @@ def test_eca_resnet50_matches_the_paper_table():
     # the counts hook the norms, which sends the blocks down the paper's
     # formulation, and leave no hook behind
     assert not any(m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize('text, expected', [('800x1216', (800, 1216)),
+                                            ('512', (512, 512)),
+                                            ('64X32', (64, 32))])
+def test_parse_resolution(text, expected):
+    assert parse_resolution(text) == expected
+
+
+@pytest.mark.parametrize('text', ['', '0x5', '8x', '1x2x3', 'big'])
+def test_parse_resolution_rejects(text):
+    with pytest.raises(argparse.ArgumentTypeError, match=repr(text)):
+        parse_resolution(text)
