@@ -87,6 +87,8 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 # when the batch or the number of processes changes
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 custom_hooks = [dict(type='ScaleLRHook', base_batch_size=train_batch_size)]
+# kept equal to the hook's so the two settings do not disagree (disabled)
+auto_scale_lr = dict(enable=False, base_batch_size=train_batch_size)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=100),
