@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   python tools/benchmark.py --batch 1 --resolution 800x1216 --threads 1 2
   python tools/benchmark.py --mode train --repeats 10
   python tools/benchmark.py --threads 1 --clock cpu --control  # busy machine
+  python tools/benchmark.py --threads 1 --clock user --control --repeats 30
   python tools/benchmark.py --mode train --no-norm-eval --channels-last
   python tools/benchmark.py --device cuda --batch 8 --repeats 100
 """
@@ -84,11 +85,14 @@ def parse_args(argv=None):
         help='where to run (default cpu)')
     parser.add_argument(
         '--clock',
-        choices=['wall', 'cpu'],
+        choices=['wall', 'cpu', 'user'],
         default='wall',
         help='wall: elapsed time; cpu: CPU time of this process, which '
         'leaves out waits for cores other processes hold (steadier on a '
-        'shared machine with --threads 1) (default wall)')
+        'shared machine with --threads 1); user: its user-mode CPU time, '
+        'which also leaves out the kernel zeroing pages for new tensors, '
+        'the noisiest part of a CPU run (with --threads 1, and when the '
+        "models' page-fault counts agree) (default wall)")
     parser.add_argument(
         '--control',
         action='store_true',

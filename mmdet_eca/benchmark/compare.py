@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from .backbones import build_comparison
-from .memory import peak_memory
-from .timing import summarize, time_interleaved
+from .memory import page_faults, peak_memory
+from .timing import CLOCK_NAMES, summarize, time_interleaved
 
 
 @dataclass
@@ -40,9 +40,9 @@ class BenchmarkSettings:
         warmup (int): Untimed runs of each model first. Defaults to 2.
         device (str): ``'cpu'`` or ``'cuda'``. Defaults to ``'cpu'``.
         memory (bool): Also measure peak memory. Defaults to True.
-        clock (str): ``'wall'`` (elapsed time) or ``'cpu'`` (this
-            process's CPU time, see :data:`.timing.CLOCKS`).
-            Defaults to ``'wall'``.
+        clock (str): ``'wall'`` (elapsed time), ``'cpu'`` (this
+            process's CPU time) or ``'user'`` (its user-mode CPU time), see
+            :data:`.timing.CLOCKS`. Defaults to ``'wall'``.
         control (bool): Also time an identical copy of the ResNet, whose
             ratios show the measurement's noise. Defaults to False.
     """
@@ -68,12 +68,14 @@ class BenchmarkResult:
     ``stats`` maps each model name to ``min``, ``median``, ``min_ratio``,
     ``median_ratio`` and ``paired_ratio`` (ratios to the baseline, the
     first model, see :func:`.timing.summarize`), and
-    ``peak_bytes`` to its peak memory when it was measured.
+    ``peak_bytes`` to its peak memory when it was measured, and
+    ``page_faults`` to the minor page faults of one step (CPU only).
     """
     settings: BenchmarkSettings
     baseline: str
     stats: Dict[str, Dict[str, float]]
     peak_bytes: Dict[str, int] = field(default_factory=dict)
+    page_faults: Dict[str, int] = field(default_factory=dict)
     output_shapes: List[Tuple[int, ...]] = field(default_factory=list)
 
 
@@ -169,6 +171,9 @@ def run_comparison(settings: BenchmarkSettings,
     if settings.memory:
         for name, step in steps.items():
             result.peak_bytes[name] = peak_memory(step, device)
+    if device.type == 'cpu':
+        for name, step in steps.items():
+            result.page_faults[name] = page_faults(step)
     return result
 
 
@@ -190,12 +195,12 @@ def format_table(result: BenchmarkResult) -> str:
         f'threads {threads}, '
         f'{"channels_last" if s.channels_last else "contiguous (NCHW)"}, '
         f'{s.repeats} interleaved repeats, '
-        f'{"wall-clock" if s.clock == "wall" else "process CPU"} time',
+        f'{CLOCK_NAMES[s.clock]}',
         '',
         '| backbone | median (ms) | min (ms) | median / ResNet '
         '| min / ResNet | paired / ResNet | peak memory (MiB) '
-        '| memory / ResNet |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        '| memory / ResNet | page faults / step |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     base_peak = result.peak_bytes.get(result.baseline)
     for name, st in result.stats.items():
@@ -207,7 +212,8 @@ def format_table(result: BenchmarkResult) -> str:
             f'| {name} | {st["median"] * 1e3:.1f} | {st["min"] * 1e3:.1f} '
             f'| {st["median_ratio"]:.3f} | {st["min_ratio"]:.3f} '
             f'| {st["paired_ratio"]:.3f} '
-            f'| {peak_text} | {ratio_text} |')
+            f'| {peak_text} | {ratio_text} '
+            f'| {result.page_faults.get(name, "-")} |')
     lines += ['', 'paired: median over repeats of the ratio of two runs made '
               'back to back']
     if result.peak_bytes:

@@ -15,6 +15,7 @@ from mmdet_eca.benchmark import (SEResNet, build_backbone, build_comparison,
                                  make_step, parse_backbone_name,
                                  parse_resolution, peak_memory, summarize,
                                  time_interleaved)
+from mmdet_eca.benchmark.memory import page_faults
 from mmdet_eca.benchmark.flops import (ImageNetClassifier, count_complexity,
                                        count_parameters)
 
@@ -28,9 +29,10 @@ def test_time_interleaved_rotates_the_order():
     assert all(len(t) == 3 and min(t) >= 0 for t in times.values())
     with pytest.raises(ValueError, match='repeats'):
         time_interleaved(steps, repeats=0)
-    cpu = time_interleaved({'spin': lambda: sum(range(10000))}, 2, 0,
-                           clock='cpu')
-    assert len(cpu['spin']) == 2
+    for clock in ('cpu', 'user'):
+        cpu = time_interleaved({'spin': lambda: sum(range(200000))}, 2, 0,
+                               clock=clock)
+        assert len(cpu['spin']) == 2 and max(cpu['spin']) > 0
     with pytest.raises(ValueError, match='clock'):
         time_interleaved(steps, repeats=1, clock='sundial')
 
@@ -73,6 +75,13 @@ def test_peak_memory_keeps_stderr_but_not_the_profiler_chatter(capfd):
     err = capfd.readouterr().err
     assert 'a line of the step' in err
     assert 'SyncActivityProfilerHandler' not in err
+
+
+def test_page_faults_count_fresh_pages():
+    # 64 MB is above glibc's largest mmap threshold, so it is always fresh
+    # pages, each faulted in on first touch
+    assert page_faults(lambda: torch.ones(16 * 2**20)) > 8000
+    assert page_faults(lambda: None) < 100
 
 
 def test_backbone_names():

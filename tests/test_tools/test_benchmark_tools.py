@@ -63,6 +63,7 @@ def test_benchmark_eval_two_thread_counts(capsys):
         assert cells[6] == '1.000'
     for cells in rows['ECAResNet-18']:
         float(cells[0]), float(cells[5])  # a time and a peak in MiB
+        assert int(cells[7]) >= 0  # page faults of one step
     assert 'load average' in out and 'torch.profiler' in out
 
 
@@ -70,12 +71,12 @@ def test_benchmark_train_step(capsys):
     benchmark.main([
         '--batch', '1', '--resolution', '64', '--repeats', '1', '--warmup',
         '0', '--threads', '1', '--mode', 'train', '--no-norm-eval',
-        '--channels-last', '--clock', 'cpu', '--control'
+        '--channels-last', '--clock', 'user', '--control'
     ])
     out = capsys.readouterr().out
     assert 'training step (forward + backward)' in out
     assert 'norm_eval=False' in out and 'channels_last' in out
-    assert 'process CPU time' in out
+    assert 'user-mode CPU time' in out
     assert set(table_rows(out)) == {'ResNet-50', 'ECAResNet-50',
                                     'SEResNet-50', 'ResNet-50 (copy)'}
 
