@@ -3,10 +3,12 @@
 A thin command line over :mod:`mmdet_eca.benchmark`: it builds MMDetection's
 ResNet, this package's ECAResNet and an SE-ResNet of the same depth with
 shared weights, checks that their outputs have the same shapes, times them
-with the runs interleaved in one process, measures each one's peak memory,
-and prints a table of medians, minimums and ratios to ResNet per thread
-count. Timings are wall-clock; on a shared machine compare the minimums,
-and check that two runs agree before trusting a difference.
+with the runs interleaved in one process, measures each one's peak memory
+and its page faults, and prints a table of medians, minimums and ratios to
+ResNet per thread count. Timings are wall-clock by default (``--clock``
+picks CPU or user-mode CPU time); ``--control`` adds an identical ResNet
+whose ratios show the machine's noise. Check that two runs agree before
+trusting a difference.
 """
 import argparse
 import os
