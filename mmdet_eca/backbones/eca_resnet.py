@@ -78,7 +78,8 @@ class ECABottleneck(Bottleneck):
                 identity = x if self.downsample is None else self.downsample(x)
                 return self.eca.forward_residual(out, identity)
             # With a frozen norm3 the attention's channel means come from
-            # conv3's 4x narrower input (exact for a plain 1x1 conv3).
+            # conv3's 4x narrower input where that is exact (a plain 1x1
+            # conv3) and reads less than pooling conv3's output.
             z_mean = None
             if is_frozen_bn(self.norm3, out):
                 z_mean = conv1x1_output_mean(self.conv3, out)

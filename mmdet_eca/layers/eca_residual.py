@@ -17,7 +17,7 @@ bottleneck, and a ``grad * out`` temporary in the backward pass.
   themselves: the same passes, allocations and saved tensors as the plain
   block's norm. The channel means it needs are ``mean_hw(z) * scale +
   shift``, and for a bottleneck ``mean_hw(z)`` comes from conv3's 4x
-  narrower input (:func:`conv1x1_output_mean`).
+  narrower input where that reads less (:func:`conv1x1_output_mean`).
 * BatchNorm with batch statistics (training with ``norm_eval=False``):
   :class:`_ScaledResidual` writes ``identity + out * attn`` into ``out`` and
   keeps ``z`` (which the BatchNorm keeps anyway) and the batch statistics
@@ -93,12 +93,15 @@ def frozen_bn_affine(norm: nn.BatchNorm2d) -> Tuple[Tensor, Tensor]:
 
 
 def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
-    """``conv(x).mean((2, 3))`` pooled on ``x``, or None if not exact.
+    """``conv(x).mean((2, 3))`` pooled on ``x``, or None if not exact or
+    not cheaper.
 
     A 1x1 convolution with stride 1 and no padding is a matrix product at
     every pixel, so the spatial mean of its output is the same product of
     the spatial mean of its input. In a bottleneck conv3's input has a
-    quarter of the output's channels, so pooling it costs a quarter.
+    quarter of the output's channels, so pooling it reads a quarter as
+    much, plus conv3's weight for the product; on small feature maps the
+    weight outweighs the saving, and pooling the output is cheaper.
 
     Args:
         conv (nn.Module): The convolution producing the block's ``z``.
@@ -106,13 +109,19 @@ def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
 
     Returns:
         Tensor | None: [N, C_out] channel means of ``conv(x)``, or None
-        when ``conv`` is not a plain 1x1 ``nn.Conv2d`` (DCN, weight
-        standardisation, strides, groups, padding) or has hooks (which
-        may change its weight or output, as spectral norm does).
+        when pooling the output reads no more elements than pooling ``x``
+        and the weight, or when ``conv`` is not a plain 1x1 ``nn.Conv2d``
+        (DCN, weight standardisation, strides, groups, padding) or has
+        hooks (which may change its weight or output, as spectral norm
+        does).
     """
     if not (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
             and conv.stride == (1, 1) and conv.padding == (0, 0)
             and conv.groups == 1 and not _has_hooks(conv)):
+        return None
+    pixels = x.shape[0] * x.shape[2] * x.shape[3]
+    c_in, c_out = conv.in_channels, conv.out_channels
+    if pixels * c_in + c_out * c_in >= pixels * c_out:
         return None
     return nn.functional.linear(
         spatial_mean(x), conv.weight.flatten(1), conv.bias)

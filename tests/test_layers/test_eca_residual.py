@@ -224,6 +224,9 @@ def test_conv1x1_output_mean():
         conv = nn.Conv2d(6, 12, 1, bias=bias).double()
         torch.testing.assert_close(
             conv1x1_output_mean(conv, x), conv(x).mean((2, 3)))
+    # 2x2 pixels: conv3's 64x256 weight outweighs pooling 4x fewer channels
+    small = torch.randn(1, 64, 2, 2, dtype=torch.float64)
+    assert conv1x1_output_mean(nn.Conv2d(64, 256, 1).double(), small) is None
     assert conv1x1_output_mean(nn.Conv2d(6, 12, 3), x) is None
     assert conv1x1_output_mean(nn.Conv2d(6, 12, 1, stride=2), x) is None
     assert conv1x1_output_mean(nn.Conv2d(6, 12, 1, padding=1), x) is None
