@@ -99,9 +99,9 @@ def peak_memory(step: Callable[[], object],
 def page_faults(step: Callable[[], object]) -> int:
     """Minor page faults of this process during ``step()``.
 
-    Each is a fresh page the kernel zeroes for a new tensor (glibc returns
-    large freed blocks to the kernel, so every large tensor costs its
-    pages again). Equal counts mean two models pay the same kernel time,
+    Each is a fresh page the kernel zeroes, mostly for new tensors (glibc
+    usually returns large freed blocks to the kernel, so a large tensor
+    costs its pages again each time). Equal counts mean two models pay the same kernel time,
     which the ``'user'`` clock of :mod:`.timing` leaves out.
 
     Args:

@@ -78,9 +78,18 @@ def test_peak_memory_keeps_stderr_but_not_the_profiler_chatter(capfd):
 
 
 def test_page_faults_count_fresh_pages():
-    # 64 MB is above glibc's largest mmap threshold, so it is always fresh
-    # pages, each faulted in on first touch
-    assert page_faults(lambda: torch.ones(16 * 2**20)) > 8000
+    import mmap
+
+    def touch_fresh_pages(count=4096):
+        # an anonymous mapping is fresh pages, each faulted in on first
+        # touch (a tensor may reuse memory an earlier test left mapped)
+        with mmap.mmap(-1, count * mmap.PAGESIZE) as memory:
+            if hasattr(mmap, 'MADV_NOHUGEPAGE'):  # one fault per 4 KiB
+                memory.madvise(mmap.MADV_NOHUGEPAGE)
+            for offset in range(0, len(memory), mmap.PAGESIZE):
+                memory[offset] = 1
+
+    assert page_faults(touch_fresh_pages) >= 4096
     assert page_faults(lambda: None) < 100
 
 
