@@ -10,8 +10,8 @@ import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
 from mmdet_eca.engine import (add_runner_arguments, build_runner,
-                              check_test_files, load_config, parse_runner_args,
-                              run_tool, setup_test_config)
+                              check_test_files, close_distributed, load_config,
+                              parse_runner_args, run_tool, setup_test_config)
 
 EXAMPLES = """examples:
   python tools/test.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py latest.pth
@@ -47,7 +47,9 @@ def evaluate(args) -> dict:
                       args.launcher)
     setup_test_config(cfg, args.checkpoint, args.out, args.show_dir)
     check_test_files(cfg)
-    return build_runner(cfg).test()
+    metrics = build_runner(cfg).test()
+    close_distributed()
+    return metrics
 
 
 def main(argv=None) -> int:

@@ -11,8 +11,9 @@ import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
 from mmdet_eca.engine import (add_runner_arguments, build_runner,
-                              check_train_files, load_config,
-                              parse_runner_args, run_tool, setup_train_config)
+                              check_train_files, close_distributed,
+                              load_config, parse_runner_args, run_tool,
+                              setup_train_config)
 
 EXAMPLES = """examples:
   python tools/train.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
@@ -56,6 +57,7 @@ def train(args) -> None:
     setup_train_config(cfg, args.amp, args.auto_scale_lr, args.resume)
     check_train_files(cfg)
     build_runner(cfg).train()
+    close_distributed()
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,7 @@ from .checks import (MissingFileError, check_annotation_format, check_data,
                      check_pretrained, check_test_files, check_train_files,
                      coco_problem)
 from .cli import add_runner_arguments, parse_runner_args
-from .dist import setup_cpu_distributed
+from .dist import close_distributed, setup_cpu_distributed
 from .errors import (CheckpointError, ConfigError, DataError, error_line,
                      run_tool)
 from .explain import explain_build_error, explained
@@ -21,7 +21,7 @@ __all__ = [
     'MissingFileError', 'SafeRunner', 'add_runner_arguments',
     'allow_mmengine_checkpoints',
     'build_runner', 'capture_rng_state', 'check_annotation_format',
-    'check_checkpoint_fits', 'check_data', 'check_images',
+    'check_checkpoint_fits', 'close_distributed', 'check_data', 'check_images',
     'check_pretrained', 'check_test_files', 'check_train_files',
     'checkpoint_safe_globals', 'coco_problem', 'error_line',
     'explain_build_error', 'explained', 'image_problem', 'load_config',

@@ -43,3 +43,15 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def close_distributed() -> None:
+    """Destroy the default process group, if one was set up.
+
+    A gloo group left to the interpreter's shutdown can abort a process
+    after a finished run ("terminate called without an active
+    exception"), failing the whole torchrun job; the tools call this once
+    the run has returned.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
