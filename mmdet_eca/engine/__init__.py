@@ -19,14 +19,13 @@ from .safe_runner import SafeRunner
 __all__ = [
     'AtomicCheckpointHook', 'CheckpointError', 'ConfigError', 'DataError',
     'MissingFileError', 'SafeRunner', 'add_runner_arguments',
-    'allow_mmengine_checkpoints',
-    'build_runner', 'capture_rng_state', 'check_annotation_format',
-    'check_checkpoint_fits', 'close_distributed', 'check_data', 'check_images',
-    'check_pretrained', 'check_test_files', 'check_train_files',
-    'checkpoint_safe_globals', 'coco_problem', 'error_line',
-    'explain_build_error', 'explained', 'image_problem', 'load_config',
-    'load_weights', 'misfit', 'parse_runner_args', 'read_checkpoint',
-    'restore_rng_state',
+    'allow_mmengine_checkpoints', 'build_runner', 'capture_rng_state',
+    'check_annotation_format', 'check_checkpoint_fits', 'check_data',
+    'check_images', 'check_pretrained', 'check_test_files',
+    'check_train_files', 'checkpoint_safe_globals', 'close_distributed',
+    'coco_problem', 'error_line', 'explain_build_error', 'explained',
+    'image_problem', 'load_config', 'load_weights', 'misfit',
+    'parse_runner_args', 'read_checkpoint', 'restore_rng_state',
     'run_tool', 'setup_cpu_distributed', 'setup_test_config',
     'setup_train_config'
 ]
