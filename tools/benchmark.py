@@ -7,17 +7,20 @@ with the runs interleaved in one process, measures each one's peak memory
 and its page faults, and prints a table of medians, minimums and ratios to
 ResNet per thread count. Timings are wall-clock by default (``--clock``
 picks CPU or user-mode CPU time); ``--control`` adds an identical ResNet
-whose ratios show the machine's noise. Check that two runs agree before
-trusting a difference.
+whose ratios show the machine's noise, and ``--retain-freed-memory`` takes
+the kernel's page zeroing out of CPU runs. Check that two runs agree
+before trusting a difference.
 """
 import argparse
 import os
 import platform
+import sys
 
 import torch
 
 from mmdet_eca.benchmark import (BenchmarkSettings, format_table,
-                                 parse_resolution, run_comparison)
+                                 parse_resolution, retain_freed_memory,
+                                 run_comparison)
 
 EXAMPLES = """examples:
   python tools/benchmark.py --threads 1 2 --repeats 30
@@ -25,6 +28,7 @@ EXAMPLES = """examples:
   python tools/benchmark.py --mode train --repeats 10
   python tools/benchmark.py --threads 1 --clock cpu --control  # busy machine
   python tools/benchmark.py --threads 1 --clock user --control --repeats 30
+  python tools/benchmark.py --threads 1 2 --retain-freed-memory --repeats 60
   python tools/benchmark.py --mode train --no-norm-eval --channels-last
   python tools/benchmark.py --device cuda --batch 8 --repeats 100
 """
@@ -101,10 +105,22 @@ def parse_args(argv=None):
         help='also time an identical copy of the ResNet: how far its ratio '
         'is from 1 is how far apart two identical models measure')
     parser.add_argument(
+        '--retain-freed-memory',
+        action='store_true',
+        help="make glibc's malloc keep freed memory for reuse, as caching "
+        'allocators do, instead of returning it to the kernel: new tensors '
+        'then fault in no fresh pages, whose zeroing by the kernel is a '
+        'large and noisy part of a CPU run; memory stays at its high-water '
+        'mark (CPU, glibc only)')
+    parser.add_argument(
         '--no-memory',
         action='store_true',
         help='skip the peak-memory runs')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: CUDA is not available to this PyTorch '
+                     f'({torch.__version__})')
+    return args
 
 
 def cpu_name():
@@ -128,6 +144,13 @@ def load_average():
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.retain_freed_memory:
+        # Up front, so that a C library without mallopt is one line of
+        # error rather than a traceback from inside the first run.
+        try:
+            retain_freed_memory()
+        except RuntimeError as error:
+            sys.exit(f'error: --retain-freed-memory: {error}')
     device = (torch.cuda.get_device_name() if args.device == 'cuda' else
               f'{cpu_name()}, {os.cpu_count()} logical cores')
     print(f'torch {torch.__version__}; {device}')
@@ -145,7 +168,8 @@ def main(argv=None):
             device=args.device,
             memory=not args.no_memory,
             clock=args.clock,
-            control=args.control)
+            control=args.control,
+            retain_freed_memory=args.retain_freed_memory)
         before = load_average()
         result = run_comparison(settings)
         print(f'load average (1, 5, 15 min) before {before}, '

@@ -3,6 +3,7 @@
 ``tools/benchmark.py`` and ``tools/get_flops.py`` are thin command lines
 over this subpackage.
 """
+from .allocator import retain_freed_memory
 from .backbones import (BACKBONES, build_backbone, build_comparison,
                         parse_backbone_name)
 from .compare import (BenchmarkResult, BenchmarkSettings, format_table,
@@ -16,5 +17,6 @@ __all__ = [
     'BACKBONES', 'BenchmarkResult', 'BenchmarkSettings', 'SEBasicBlock',
     'SEBottleneck', 'SEResNet', 'build_backbone', 'build_comparison',
     'format_table', 'make_step', 'parse_backbone_name', 'parse_resolution',
-    'peak_memory', 'run_comparison', 'summarize', 'time_interleaved'
+    'peak_memory', 'retain_freed_memory', 'run_comparison', 'summarize',
+    'time_interleaved'
 ]

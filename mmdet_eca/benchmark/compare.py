@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from .allocator import retain_freed_memory
 from .backbones import build_comparison
 from .memory import page_faults, peak_memory
 from .timing import CLOCK_NAMES, summarize, time_interleaved
@@ -45,6 +46,9 @@ class BenchmarkSettings:
             :data:`.timing.CLOCKS`. Defaults to ``'wall'``.
         control (bool): Also time an identical copy of the ResNet, whose
             ratios show the measurement's noise. Defaults to False.
+        retain_freed_memory (bool): Make glibc keep freed memory for reuse
+            (see :mod:`.allocator`), so that steps fault in no fresh pages.
+            It stays so for the rest of the process. Defaults to False.
     """
     depth: int = 50
     batch: int = 2
@@ -59,6 +63,7 @@ class BenchmarkSettings:
     memory: bool = True
     clock: str = 'wall'
     control: bool = False
+    retain_freed_memory: bool = False
 
 
 @dataclass
@@ -133,6 +138,8 @@ def run_comparison(settings: BenchmarkSettings,
         raise RuntimeError('--device cuda given but CUDA is not available')
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
+    if settings.retain_freed_memory:
+        retain_freed_memory()
     models = build_comparison(
         settings.depth,
         control=settings.control,
@@ -195,7 +202,8 @@ def format_table(result: BenchmarkResult) -> str:
         f'threads {threads}, '
         f'{"channels_last" if s.channels_last else "contiguous (NCHW)"}, '
         f'{s.repeats} interleaved repeats, '
-        f'{CLOCK_NAMES[s.clock]}',
+        f'{CLOCK_NAMES[s.clock]}' +
+        (', freed memory retained' if s.retain_freed_memory else ''),
         '',
         '| backbone | median (ms) | min (ms) | median / ResNet '
         '| min / ResNet | paired / ResNet | peak memory (MiB) '

@@ -101,9 +101,10 @@ def page_faults(step: Callable[[], object]) -> int:
 
     Each is a fresh page the kernel zeroes, mostly for new tensors (glibc
     usually returns large freed blocks to the kernel, so a large tensor
-    costs its pages again each time). Equal counts mean two models pay
-    the same kernel time, which the ``'user'`` clock of :mod:`.timing`
-    leaves out.
+    costs its pages again each time, unless
+    :func:`.allocator.retain_freed_memory` was called). Equal counts mean
+    two models pay the same kernel time, which the ``'user'`` clock of
+    :mod:`.timing` leaves out.
 
     Args:
         step (Callable): Called once, with no argument.

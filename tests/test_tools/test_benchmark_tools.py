@@ -2,6 +2,8 @@
 import importlib.util
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -119,3 +121,32 @@ def test_get_flops_from_a_config(capsys):
 def test_get_flops_unknown_name():
     with pytest.raises(ValueError, match='unknown backbone'):
         get_flops.main(['AlexNet-8'])
+
+
+def test_benchmark_retaining_freed_memory():
+    # in a child process: retaining cannot be undone
+    out = subprocess.run([
+        sys.executable,
+        os.path.join(ROOT, 'tools', 'benchmark.py'), '--depth', '18',
+        '--batch', '1', '--resolution', '32x48', '--repeats', '1',
+        '--warmup', '0', '--threads', '1', '--no-memory',
+        '--retain-freed-memory'
+    ], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    assert 'wall-clock time, freed memory retained' in out
+    assert set(table_rows(out)) == {'ResNet-18', 'ECAResNet-18',
+                                    'SEResNet-18'}
+
+
+def test_benchmark_errors(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(['--device', 'cuda'])
+    assert 'CUDA is not available' in capsys.readouterr().err
+
+    def no_mallopt():
+        raise RuntimeError('no mallopt here')
+
+    monkeypatch.setattr(benchmark, 'retain_freed_memory', no_mallopt)
+    with pytest.raises(SystemExit, match='error: --retain-freed-memory: '
+                       'no mallopt here'):
+        benchmark.main(['--retain-freed-memory'])
