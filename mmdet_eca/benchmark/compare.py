@@ -175,12 +175,14 @@ def run_comparison(settings: BenchmarkSettings,
                              settings.clock)
     result = BenchmarkResult(settings, baseline, summarize(times, baseline),
                              output_shapes=shapes[baseline])
-    if settings.memory:
-        for name, step in steps.items():
-            result.peak_bytes[name] = peak_memory(step, device)
+    # Page faults before peak memory: the profiler's records of the
+    # latter grow the heap, which would charge the next step fresh pages.
     if device.type == 'cpu':
         for name, step in steps.items():
             result.page_faults[name] = page_faults(step)
+    if settings.memory:
+        for name, step in steps.items():
+            result.peak_bytes[name] = peak_memory(step, device)
     return result
 
 
