@@ -1,4 +1,4 @@
-"""Keep freed CPU memory in the process, so new tensors fault in no pages.
+"""Keep freed CPU memory in the process, for new tensors to reuse.
 
 PyTorch's CPU tensors come from glibc's malloc, which serves large blocks
 with ``mmap`` and gives them back with ``munmap`` when they are freed, and
@@ -28,6 +28,12 @@ def retain_freed_memory() -> None:
     ``M_ARENA_MAX=1`` (worker threads share the one heap). The process's
     memory then stays at its high-water mark. It cannot be undone; call it
     once, before the measured work, in a process of its own.
+
+    A freed block too fragmented to serve a new tensor still grows the
+    heap (PyTorch's aligned allocations leave small blocks beside large
+    ones), so a step can fault in pages now and then, mostly in the first
+    steps; the benchmark counts page faults per step rather than assume
+    none.
 
     Raises:
         RuntimeError: If the C library has no ``mallopt`` (not glibc) or

@@ -11,10 +11,12 @@ from mmdet.models.backbones import ResNet
 from torch import nn
 
 from mmdet_eca.backbones import ECAResNet
-from mmdet_eca.benchmark import (SEResNet, build_backbone, build_comparison,
-                                 make_step, parse_backbone_name,
-                                 parse_resolution, peak_memory, summarize,
+from mmdet_eca.benchmark import (BenchmarkSettings, SEResNet, build_backbone,
+                                 build_comparison, make_step,
+                                 parse_backbone_name, parse_resolution,
+                                 peak_memory, run_comparison, summarize,
                                  time_interleaved)
+from mmdet_eca.benchmark import compare
 from mmdet_eca.benchmark.memory import page_faults
 from mmdet_eca.benchmark.flops import (ImageNetClassifier, count_complexity,
                                        count_parameters)
@@ -154,6 +156,34 @@ def test_make_step_modes():
     assert all(p.grad is None for p in model.parameters())  # freed
     with pytest.raises(ValueError, match='mode'):
         make_step(model, x, 'test')
+
+
+def test_page_faults_are_counted_before_the_peak_memory_runs(monkeypatch):
+    # The profiler behind peak memory grows the heap, so a step counted
+    # after it would be charged fresh pages it did not cause. Counts are too
+    # noisy at test sizes to show that, so the order itself is checked.
+    calls = []
+
+    def spy(kind, measure):
+
+        def record(step, *args):
+            calls.append(kind)
+            return measure(step, *args)
+
+        return record
+
+    monkeypatch.setattr(compare, 'page_faults',
+                        spy('faults', compare.page_faults))
+    monkeypatch.setattr(compare, 'peak_memory',
+                        spy('memory', compare.peak_memory))
+    result = run_comparison(
+        BenchmarkSettings(
+            depth=18, batch=1, resolution=(32, 32), repeats=1, warmup=0),
+        log=lambda message: None)
+    assert calls == ['faults'] * 3 + ['memory'] * 3
+    assert set(result.page_faults) == set(result.peak_bytes) == {
+        'ResNet-18', 'ECAResNet-18', 'SEResNet-18'
+    }
 
 
 def test_counts_of_a_small_model():

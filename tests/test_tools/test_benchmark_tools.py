@@ -2,11 +2,11 @@
 import importlib.util
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
+
+from freed_memory import bytes_given_back
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -123,21 +123,31 @@ def test_get_flops_unknown_name():
         get_flops.main(['AlexNet-8'])
 
 
+RUN_THE_TOOL = """
+import importlib.util
+import sys
+spec = importlib.util.spec_from_file_location('benchmark', sys.argv[1])
+benchmark = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(benchmark)
+benchmark.main(sys.argv[2:])
+"""
+
+
 def test_benchmark_retaining_freed_memory():
     # in a child process: retaining cannot be undone
-    out = subprocess.run([
-        sys.executable,
-        os.path.join(ROOT, 'tools', 'benchmark.py'), '--depth', '18',
-        '--batch', '1', '--resolution', '128x128', '--repeats', '1',
-        '--warmup', '1', '--threads', '1', '--retain-freed-memory'
-    ], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    given_back, out = bytes_given_back(
+        RUN_THE_TOOL, os.path.join(ROOT, 'tools', 'benchmark.py'),
+        '--depth', '18', '--batch', '1', '--resolution', '64x64',
+        '--repeats', '1', '--warmup', '0', '--threads', '1',
+        '--retain-freed-memory')
     assert 'wall-clock time, freed memory retained' in out
     rows = table_rows(out)
     assert set(rows) == {'ResNet-18', 'ECAResNet-18', 'SEResNet-18'}
-    # tensors of 1 MiB, which glibc's default would map afresh each step;
-    # no model's counted step may pay for the heap growth of the
-    # peak-memory runs either
-    assert [cells[0][7] for cells in rows.values()] == ['0', '0', '0']
+    # Per-step page faults are too few at this size to tell the allocators
+    # apart (glibc's mmap threshold adapts to small tensors), so the flag is
+    # checked by its effect: the tool left the process keeping what it
+    # frees (glibc's default gives it back, test_allocator.py).
+    assert given_back < 2**20
 
 
 def test_benchmark_errors(monkeypatch, capsys):
