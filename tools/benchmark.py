@@ -109,9 +109,9 @@ def parse_args(argv=None):
         action='store_true',
         help="make glibc's malloc keep freed memory for reuse, as caching "
         'allocators do, instead of returning it to the kernel: new tensors '
-        'then fault in no fresh pages, whose zeroing by the kernel is a '
-        'large and noisy part of a CPU run; memory stays at its high-water '
-        'mark (CPU, glibc only)')
+        'then reuse pages instead of faulting in fresh ones, whose zeroing '
+        'by the kernel is a large and noisy part of a CPU run; memory stays '
+        'at its high-water mark (CPU, glibc only)')
     parser.add_argument(
         '--no-memory',
         action='store_true',

@@ -47,8 +47,9 @@ class BenchmarkSettings:
         control (bool): Also time an identical copy of the ResNet, whose
             ratios show the measurement's noise. Defaults to False.
         retain_freed_memory (bool): Make glibc keep freed memory for reuse
-            (see :mod:`.allocator`), so that steps fault in no fresh pages.
-            It stays so for the rest of the process. Defaults to False.
+            (see :mod:`.allocator`), so that steps reuse pages instead of
+            faulting in fresh ones. It stays so for the rest of the
+            process. Defaults to False.
     """
     depth: int = 50
     batch: int = 2
