@@ -2,11 +2,11 @@ from setuptools import find_packages, setup
 
 
 def version():
-    with open('mmdet_eca/__init__.py') as f:
+    with open('mmdet_eca/version.py') as f:
         for line in f:
             if line.startswith('__version__'):
                 return line.split("'")[1]
-    raise RuntimeError('no __version__ in mmdet_eca/__init__.py')
+    raise RuntimeError('no __version__ in mmdet_eca/version.py')
 
 
 setup(

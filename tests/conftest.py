@@ -5,12 +5,15 @@ import pytest
 
 # Test helpers (reference_models.py, tiny_runs.py, ...) live next to this file.
 sys.path.insert(0, os.path.dirname(__file__))
+# The benchmark and demo libraries live beside the tools that use them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'tools'))
 
 
 @pytest.fixture(scope='session')
 def shapes_data(tmp_path_factory):
     """A tiny shapes dataset: 4 train and 2 val images of 96x96."""
-    from mmdet_eca.datasets import generate_shapes_dataset
+    from demo_utils import generate_shapes_dataset
     root = tmp_path_factory.mktemp('data') / 'shapes'
     generate_shapes_dataset(
         str(root), num_train=4, num_val=2, image_size=96, max_objects=3,

@@ -7,7 +7,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from mmdet_eca.datasets import SHAPES_CLASSES
+from demo_utils import SHAPES_CLASSES
 
 TINY_SCALE = (96, 96)
 

@@ -1,6 +1,6 @@
 """Speed and memory of ECA-ResNet against ResNet and SE-ResNet.
 
-A thin command line over :mod:`mmdet_eca.benchmark`: it builds MMDetection's
+A thin command line over :mod:`analysis_tools`: it builds MMDetection's
 ResNet, this package's ECAResNet and an SE-ResNet of the same depth with
 shared weights, checks that their outputs have the same shapes, times them
 with the runs interleaved in one process, measures each one's peak memory
@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from mmdet_eca.benchmark import (BenchmarkSettings, format_table,
+from analysis_tools import (BenchmarkSettings, format_table,
                                  parse_resolution, retain_freed_memory,
                                  run_comparison)
 

@@ -20,9 +20,8 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # run from a checkout without installing
 
-from mmdet_eca.datasets import generate_shapes_dataset  # noqa: E402
-from mmdet_eca.visualization import (plot_training_curves,  # noqa: E402
-                                     save_image_grid)
+from demo_utils import (generate_shapes_dataset,  # noqa: E402
+                        plot_training_curves, save_image_grid)
 
 CONFIG = 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py'
 DATA_ROOT = 'data/demo_shapes'

@@ -1,6 +1,6 @@
 """Parameters and FLOPs of a backbone, next to the ECA paper's numbers.
 
-A thin command line over :mod:`mmdet_eca.benchmark.flops`: it builds the
+A thin command line over :mod:`analysis_tools.flops`: it builds the
 backbone of a config (``cfg.model.backbone``) or a backbone named like
 ``ECAResNet-50``, ``ResNet-101`` or ``SEResNet-50``, and prints its
 parameters and operation counts, alone and with the ImageNet classifier
@@ -10,8 +10,8 @@ import argparse
 import os
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
-from mmdet_eca.benchmark import BACKBONES, build_backbone, parse_resolution
-from mmdet_eca.benchmark.flops import complexity_report
+from analysis_tools import BACKBONES, build_backbone, parse_resolution
+from analysis_tools.flops import complexity_report
 
 EXAMPLES = """examples:
   python tools/get_flops.py ECAResNet-50

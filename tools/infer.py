@@ -1,6 +1,6 @@
 """Draw a detector's predictions (boxes, masks, class names, scores) on
 images and save them as PNGs. A thin CLI over
-:func:`mmdet_eca.visualization.draw_predictions`.
+:func:`demo_utils.draw_predictions`.
 
 The checkpoint must fit the config's model exactly; bad input ends with one
 line, ``error: ...``, and exit status 1, before any PNG is written.
@@ -10,7 +10,7 @@ import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
 from mmdet_eca.engine import check_checkpoint_fits, run_tool
-from mmdet_eca.visualization import draw_predictions, list_images
+from demo_utils import draw_predictions, list_images
 
 EXAMPLES = """examples:
   python tools/infer.py demo.jpg CONFIG CHECKPOINT --out-dir vis

@@ -9,8 +9,6 @@ pointwise-linear BN, before the residual addition), as in ECA-Net
 ``features.N.conv.*``; loading renames them (see ``_load_from_state_dict``),
 so its ``eca_mobilenetv2_k13.pth.tar`` works as ``init_cfg`` unconverted.
 """
-import re
-from typing import Dict
 
 import torch.nn as nn
 from mmdet.models.backbones.mobilenet_v2 import MobileNetV2
@@ -21,9 +19,12 @@ from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
-from .eca_resnet import KernelSizes, format_kernel_sizes, parse_kernel_sizes
+from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
+                                   parse_kernel_sizes)
+from .official_keys import (convert_official_mobilenet_v2,
+                            is_official_mobilenet_v2)
+from .rename_keys import rename_under_prefix
 
-_ECA_KEY = re.compile(r'^layer(\d+)\.\d+\.eca\.conv\.weight$')
 
 
 class ECAInvertedResidual(InvertedResidual):
@@ -140,44 +141,9 @@ class ECAMobileNetV2(MobileNetV2):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # The release names the tensors features.N.conv.*; renaming them
-        # here lets init_cfg point at the unconverted .pth.tar. Imported
-        # here because mmdet_eca.checkpoint imports the backbones.
-        from ..checkpoint.official import (convert_official_mobilenet_v2,
-                                           is_official_mobilenet_v2)
-        from ..checkpoint.rename import rename_under_prefix
+        # here lets init_cfg point at the unconverted .pth.tar.
         rename_under_prefix(state_dict, prefix, is_official_mobilenet_v2,
                             convert_official_mobilenet_v2)
-        self._check_checkpoint_kernel_sizes(state_dict, prefix)
+        check_checkpoint_kernel_sizes(state_dict, prefix,
+                                      self.eca_kernel_sizes)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def _check_checkpoint_kernel_sizes(self, state_dict: Dict,
-                                       prefix: str) -> None:
-        """Fail with the file's kernel sizes instead of a size mismatch.
-
-        MMEngine's non-strict loading only logs a size mismatch and keeps
-        the ECA weights random, so a wrong ``k`` is caught here.
-        """
-        found = {}
-        for key, value in state_dict.items():
-            match = _ECA_KEY.match(key[len(prefix):]) if key.startswith(
-                prefix) else None
-            if match:
-                found.setdefault(int(match.group(1)) - 1,
-                                 set()).add(value.shape[-1])
-        num_stages = len(self.eca_kernel_sizes)
-        mismatched = [
-            s for s, ks in sorted(found.items())
-            if s < num_stages and ks != {self.eca_kernel_sizes[s]}
-        ]
-        if not mismatched:
-            return
-        file_sizes = ''.join('/'.join(map(str, sorted(found[s])))
-                             if s in found else '?'
-                             for s in range(num_stages))
-        raise ValueError(
-            'ECA kernel sizes differ between checkpoint and model: the '
-            f"checkpoint has eca_kernel_sizes='{file_sizes}', the model was "
-            f"built with '{format_kernel_sizes(self.eca_kernel_sizes)}' "
-            f'(first mismatch in layer{mismatched[0] + 1}); set '
-            f"backbone.eca_kernel_sizes='{file_sizes}' in the config")
-

@@ -5,21 +5,18 @@ their module names (``conv1``, ``bn1``, ..., ``downsample``), adding only
 ``eca``, so the released ImageNet weights (torchvision-style names plus
 ``layerX.Y.eca.conv.weight``) load into these backbones key for key.
 """
-import re
-from typing import Sequence, Tuple, Union
-
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
-from ..layers.eca import ECAModule, check_kernel_size, eca_kernel_size
+from ..layers.eca import ECAModule
 from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
                                    is_frozen_bn)
-
-KernelSizes = Union[str, Sequence[int]]
-
-_ECA_KEY = re.compile(r'^layer(\d+)\.(\d+)\.eca\.conv\.weight$')
+from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
+                                   parse_kernel_sizes)
+from .rename_keys import rename_under_prefix
+from .timm_keys import convert_timm_resnet_d, is_timm_resnet, tiered_stem
 
 
 class ECABasicBlock(BasicBlock):
@@ -88,57 +85,6 @@ class ECABottleneck(Bottleneck):
             return eca_residual(self.eca, self.norm3, out, identity, z_mean)
 
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
-
-
-def parse_kernel_sizes(value: KernelSizes, stage_channels: Sequence[int],
-                       gamma: float, beta: float) -> Tuple[int, ...]:
-    """Per-stage ECA kernel sizes from a config value.
-
-    Args:
-        value (str | Sequence[int]): One odd kernel size per stage, as a
-            sequence (``(3, 5, 5, 7)``) or a digit string (``'3557'``), or
-            ``'adaptive'`` for the paper's rule on each stage's channels.
-        stage_channels (Sequence[int]): Output channels of each stage.
-        gamma (float): ``gamma`` of the adaptive rule.
-        beta (float): ``b`` of the adaptive rule.
-
-    Returns:
-        tuple[int]: One kernel size per stage.
-    """
-    num_stages = len(stage_channels)
-    expected = (f"{num_stages} odd kernel sizes (e.g. '3557' or (3, 5, 5, "
-                "7)) or 'adaptive'")
-    if isinstance(value, str):
-        if value == 'adaptive':
-            return tuple(
-                eca_kernel_size(c, gamma, beta) for c in stage_channels)
-        if not value.isdigit():
-            raise ValueError(
-                f'eca_kernel_sizes={value!r} is invalid: expected {expected}')
-        sizes = tuple(int(ch) for ch in value)
-    elif isinstance(value, Sequence):
-        sizes = tuple(value)
-    else:
-        raise ValueError(
-            f'eca_kernel_sizes={value!r} is invalid: expected {expected}')
-    if len(sizes) != num_stages:
-        raise ValueError(f'eca_kernel_sizes={value!r} has {len(sizes)} '
-                         f'entries: expected {expected}')
-    for k in sizes:
-        try:
-            check_kernel_size(k)
-        except ValueError:
-            raise ValueError(
-                f'eca_kernel_sizes={value!r} contains {k!r}: expected '
-                f'{expected}') from None
-    return sizes
-
-
-def format_kernel_sizes(sizes: Sequence[int]) -> str:
-    """``(3, 5, 5, 7)`` -> ``'3557'`` (or ``'3,5,11,13'`` past one digit)."""
-    if all(k < 10 for k in sizes):
-        return ''.join(map(str, sizes))
-    return ','.join(map(str, sizes))
 
 
 @MODELS.register_module()
@@ -220,7 +166,8 @@ class ECAResNet(ResNet):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._check_checkpoint_stem(state_dict, prefix)
-        self._check_checkpoint_kernel_sizes(state_dict, prefix)
+        check_checkpoint_kernel_sizes(state_dict, prefix,
+                                      self.eca_kernel_sizes)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_checkpoint_stem(self, state_dict, prefix) -> None:
@@ -245,38 +192,6 @@ class ECAResNet(ResNet):
                 'the checkpoint has a deep stem (ResNet-D, as timm\'s '
                 "ecaresnet*d), but the model has a 7x7 stem: set "
                 "backbone.type='ECAResNetV1d' in the config")
-
-    def _check_checkpoint_kernel_sizes(self, state_dict, prefix) -> None:
-        """Fail with the file's kernel sizes instead of a size mismatch.
-
-        MMEngine's non-strict loading (``init_cfg=dict(type='Pretrained')``)
-        only logs a size mismatch and leaves the ECA weights at random, so
-        a wrong ``k`` is caught here, before any tensor is copied.
-        """
-        found = {}
-        for key, value in state_dict.items():
-            if not key.startswith(prefix):
-                continue
-            match = _ECA_KEY.match(key[len(prefix):])
-            if match:
-                stage = int(match.group(1)) - 1
-                found.setdefault(stage, set()).add(value.shape[-1])
-        mismatched = [
-            s for s, ks in found.items() if s < len(self.stage_blocks)
-            and ks != {self.eca_kernel_sizes[s]}
-        ]
-        if not mismatched:
-            return
-        file_sizes = [
-            '/'.join(map(str, sorted(found[s]))) if s in found else '?'
-            for s in range(len(self.stage_blocks))
-        ]
-        raise ValueError(
-            'ECA kernel sizes differ between checkpoint and model: the '
-            f"checkpoint has eca_kernel_sizes='{''.join(file_sizes)}', the "
-            f"model was built with '{format_kernel_sizes(self.eca_kernel_sizes)}'"
-            f' (first mismatch in layer{mismatched[0] + 1}); set '
-            f"backbone.eca_kernel_sizes='{''.join(file_sizes)}' in the config")
 
 
 @MODELS.register_module()
@@ -309,10 +224,13 @@ class ECAResNetV1d(ECAResNet):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Non-strict loading would otherwise skip every timm-named tensor
-        # and leave the stem and ECA weights random. Imported here because
-        # mmdet_eca.checkpoint imports the backbones.
-        from ..checkpoint.rename import rename_under_prefix
-        from ..checkpoint.timm import convert_timm_resnet_d, is_timm_resnet
+        # (or, for a tiered stem, every stem tensor of another shape) and
+        # leave those weights random.
+        local = {k[len(prefix):]: v for k, v in state_dict.items()
+                 if k.startswith(prefix)}
+        problem = tiered_stem(local)
+        if problem:
+            raise ValueError(f'the checkpoint {problem}')
         rename_under_prefix(state_dict, prefix, is_timm_resnet,
                             convert_timm_resnet_d)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -5,15 +5,16 @@ mmdet_eca backbone checkpoints.
 ``convert_*`` functions below it are pure key mappings that return
 ``(state_dict, unconverted)``.
 """
+from ..backbones.official_keys import (convert_official_mobilenet_v2,
+                                       convert_official_resnet)
+from ..backbones.timm_keys import convert_timm_resnet_d
+from ..errors import CheckpointError
 from .convert import (SOURCE_FORMATS, ConversionResult, convert,
                       convert_state_dict, identify_format, inspect_checkpoint,
                       unwrap_checkpoint)
-from .errors import CheckpointError
 from .io import load_checkpoint_file, save_checkpoint
-from .official import convert_official_mobilenet_v2, convert_official_resnet
 from .report import format_report
 from .spec import BackboneSpec, check_state_dict, detect_backbone
-from .timm import convert_timm_resnet_d
 
 __all__ = [
     'BackboneSpec', 'CheckpointError', 'ConversionResult', 'SOURCE_FORMATS',

@@ -24,13 +24,16 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from .errors import CheckpointError
+from ..backbones.official_keys import (MOBILENET_V2_HEAD, RESNET_HEAD,
+                                       convert_official_mobilenet_v2,
+                                       convert_official_resnet,
+                                       is_official_mobilenet_v2)
+from ..backbones.timm_keys import (TIMM_HEAD, convert_timm_resnet_d,
+                                   is_timm_resnet, tiered_stem)
+from ..errors import CheckpointError
+from ..version import __version__
 from .io import load_checkpoint_file, save_checkpoint
-from .official import (MOBILENET_V2_HEAD, RESNET_HEAD,
-                       convert_official_mobilenet_v2, convert_official_resnet,
-                       is_official_mobilenet_v2)
 from .spec import BackboneSpec, check_state_dict, detect_backbone
-from .timm import TIMM_HEAD, convert_timm_resnet_d, is_timm_resnet
 
 SOURCE_FORMATS = {
     'official': 'official ECA-Net release (github.com/BangguWu/ECANet)',
@@ -71,7 +74,6 @@ class ConversionResult:
 
     def meta(self, source: str) -> Dict[str, Any]:
         """The ``meta`` entry of the converted checkpoint."""
-        from .. import __version__  # the package imports this module
         return dict(
             converted_by=f'mmdet_eca {__version__}',
             source=os.path.basename(source),
@@ -166,6 +168,9 @@ def _rename(fmt: str,
                 'is a timm ECA-ResNet with a one-conv stem (ecaresnetlight?); '
                 'only timm\'s ResNet-D models (ecaresnet50d, ecaresnet101d) '
                 'fit the backbones')
+        problem = tiered_stem(state_dict)
+        if problem:
+            raise CheckpointError(problem)
         what, head = 'a timm ECA-ResNet-D', TIMM_HEAD
         converted, unconverted = convert_timm_resnet_d(state_dict)
     elif is_official_mobilenet_v2(state_dict):

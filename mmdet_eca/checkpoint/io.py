@@ -14,7 +14,7 @@ from typing import Any, Dict, Tuple
 
 import torch
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 _ZIP_MAGIC = b'PK\x03\x04'  # torch.save's default (zip) format
 _PICKLE_MAGIC = b'\x80'  # legacy torch.save format: a pickle stream

@@ -14,11 +14,10 @@ from mmdet.models.backbones.mobilenet_v2 import MobileNetV2
 from torch import Tensor
 
 from ..backbones import ECAMobileNetV2, ECAResNet, ECAResNetV1d
-from ..backbones.eca_resnet import format_kernel_sizes
-from .errors import CheckpointError
+from ..errors import CheckpointError
+from ..layers.kernel_sizes import format_kernel_sizes, stage_kernel_sizes
 
 _BLOCK = re.compile(r'^layer(\d+)\.(\d+)\.')
-_ECA = re.compile(r'^layer(\d+)\.\d+\.eca\.conv\.weight$')
 _BACKBONES = {
     'ECAResNet': ECAResNet,
     'ECAResNetV1d': ECAResNetV1d,
@@ -101,18 +100,14 @@ class BackboneSpec:
 
 def _stage_kernel_sizes(state_dict: Mapping[str, Tensor],
                         num_stages: int, what: str) -> Tuple[int, ...]:
-    found: Dict[int, set] = {}
-    for key, value in state_dict.items():
-        match = _ECA.match(key)
-        if match:
-            found.setdefault(int(match.group(1)), set()).add(value.shape[-1])
+    found = stage_kernel_sizes(state_dict)
     if not found:
         raise CheckpointError(
             f"has no ECA weights ('layerX.Y.eca.conv.weight'): it looks like "
             f'a plain {what} without ECA, not an ECA-Net checkpoint')
     sizes = []
     for stage in range(1, num_stages + 1):
-        ks = found.get(stage)
+        ks = found.get(stage - 1)
         if not ks:
             raise CheckpointError(f'has no ECA weights in layer{stage}: '
                                   f'expected one per block of a {what}')

@@ -20,7 +20,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from .errors import DataError
+from ..errors import DataError
 
 COCO_HINT = ('COCO 2017 is expected as data/coco/annotations/'
              'instances_{train,val}2017.json with the images in '

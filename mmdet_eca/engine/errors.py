@@ -11,22 +11,7 @@ import sys
 import traceback
 from typing import Any, Callable
 
-from ..checkpoint.errors import CheckpointError
-
-
-class ConfigError(ValueError):
-    """A config entry that cannot work.
-
-    The message is one line naming the config file, the entry (e.g.
-    ``model.backbone``) and what was expected instead.
-    """
-
-
-class DataError(ValueError):
-    """An annotation file or an image that cannot be used.
-
-    The message is one line naming the file and what was expected.
-    """
+from ..errors import CheckpointError, ConfigError, DataError
 
 
 # Errors that are about the user's input; anything else is presumably a bug

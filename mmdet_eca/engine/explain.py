@@ -16,8 +16,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from ..checkpoint.errors import CheckpointError
-from .errors import ConfigError, DataError
+from ..errors import CheckpointError, ConfigError, DataError
 
 _UNEXPECTED = re.compile(r"got an unexpected keyword argument '(\w+)'")
 _NOT_REGISTERED = re.compile(r'^(\S+) is not in the (\S+) registry')

@@ -8,7 +8,7 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 
 def _local(path) -> bool:

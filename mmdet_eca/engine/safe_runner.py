@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from .checkpoint_hook import AtomicCheckpointHook
 from .checks import annotation_problem, evaluator_problem
-from .errors import CheckpointError, DataError
+from ..errors import CheckpointError, DataError
 from .explain import explained
 from .image_check import check_images
 from .model_fit import load_weights, read_checkpoint, resumable_problem

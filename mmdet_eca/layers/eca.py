@@ -5,49 +5,13 @@ Networks", Wang et al., CVPR 2020, https://arxiv.org/abs/1910.03151.
 Reference implementation: https://github.com/BangguWu/ECANet (MIT licence).
 This is an independent implementation of the paper's formulation.
 """
-import math
 from typing import Optional
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-
-def eca_kernel_size(channels: int, gamma: float = 2, beta: float = 1) -> int:
-    """The paper's adaptive kernel size (Eq. 12) for ``channels`` channels.
-
-    ``t = int(|(log2(C) + beta) / gamma|)``, rounded up to the next odd
-    number when even. For C = 64, 128, 256, 512, 1024, 2048 this gives
-    3, 5, 5, 5, 5, 7. Note that the released ImageNet weights do not follow
-    it (their per-stage kernel sizes are part of their file names).
-
-    Args:
-        channels (int): Number of channels the attention runs across.
-        gamma (float): Slope of the channel-to-kernel mapping. Defaults to 2.
-        beta (float): Offset of the mapping (``b`` in the paper).
-            Defaults to 1.
-
-    Returns:
-        int: An odd kernel size >= 1.
-    """
-    if not isinstance(channels, int) or channels < 1:
-        raise ValueError(
-            f'channels must be a positive int, got {channels!r}')
-    t = int(abs((math.log2(channels) + beta) / gamma))
-    return t if t % 2 else t + 1
-
-
-def check_kernel_size(kernel_size) -> int:
-    """Return ``kernel_size`` if it is a positive odd int, else raise.
-
-    An even kernel cannot be zero-padded symmetrically, so the attention of
-    channel c would no longer be centred on c.
-    """
-    if (isinstance(kernel_size, bool) or not isinstance(kernel_size, int)
-            or kernel_size < 1 or kernel_size % 2 == 0):
-        raise ValueError('ECA kernel size must be a positive odd int '
-                         f'(1, 3, 5, ...), got {kernel_size!r}')
-    return kernel_size
+from .kernel_sizes import check_kernel_size, eca_kernel_size
 
 
 def spatial_mean(x: Tensor) -> Tensor:

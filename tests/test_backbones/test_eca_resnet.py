@@ -4,7 +4,8 @@ from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdet_eca.backbones import ECAResNet, ECAResNetV1d, parse_kernel_sizes
+from mmdet_eca.backbones import ECAResNet, ECAResNetV1d
+from mmdet_eca.layers import parse_kernel_sizes
 from mmdet_eca.backbones.eca_resnet import ECABasicBlock, ECABottleneck
 from reference_models import RefECAResNet, official_checkpoint, randomize
 

@@ -1,4 +1,4 @@
-"""mmdet_eca.benchmark.allocator: freed memory kept for reuse.
+"""analysis_tools.allocator: freed memory kept for reuse.
 
 Retaining freed memory cannot be undone in a process, so the effect is
 checked in child processes; the test process keeps glibc's defaults.
@@ -8,10 +8,10 @@ import ctypes
 import pytest
 
 from freed_memory import bytes_given_back
-from mmdet_eca.benchmark import allocator
+from analysis_tools import allocator
 
 RETAIN = """
-from mmdet_eca.benchmark.allocator import retain_freed_memory
+from analysis_tools.allocator import retain_freed_memory
 retain_freed_memory()
 """
 

@@ -1,4 +1,4 @@
-"""mmdet_eca.benchmark: models, interleaved timing, peak memory, counts.
+"""analysis_tools: models, interleaved timing, peak memory, counts.
 
 Only the harness is tested here; timing numbers belong in the benchmark's
 output, not in assertions.
@@ -11,14 +11,14 @@ from mmdet.models.backbones import ResNet
 from torch import nn
 
 from mmdet_eca.backbones import ECAResNet
-from mmdet_eca.benchmark import (BenchmarkSettings, SEResNet, build_backbone,
+from analysis_tools import (BenchmarkSettings, SEResNet, build_backbone,
                                  build_comparison, make_step,
                                  parse_backbone_name, parse_resolution,
                                  peak_memory, run_comparison, summarize,
                                  time_interleaved)
-from mmdet_eca.benchmark import compare
-from mmdet_eca.benchmark.memory import page_faults
-from mmdet_eca.benchmark.flops import (ImageNetClassifier, count_complexity,
+from analysis_tools import compare
+from analysis_tools.memory import page_faults
+from analysis_tools.flops import (ImageNetClassifier, count_complexity,
                                        count_parameters)
 
 

@@ -302,7 +302,7 @@ def test_per_sample_affine(grad, channels_last):
 def test_training_step_peak_memory_next_to_a_plain_bottleneck(mode):
     from mmdet.models.backbones.resnet import Bottleneck
 
-    from mmdet_eca.benchmark import peak_memory
+    from analysis_tools import peak_memory
     block, inplanes = make_block('bottleneck', False, dtype=torch.float32)
     plain = Bottleneck(inplanes, 4)
     x = torch.randn(2, inplanes, 32, 32, requires_grad=True)

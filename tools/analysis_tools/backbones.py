@@ -13,7 +13,7 @@ import torch
 from mmdet.models.backbones import ResNet
 from torch import nn
 
-from ..backbones import ECAResNet
+from mmdet_eca.backbones import ECAResNet
 from .se_resnet import SEResNet
 
 BACKBONES: Dict[str, Type[ResNet]] = {

@@ -14,11 +14,11 @@ names::
 
 Everything else in a block (``conv1..3``, ``bn1..3``) is named alike.
 timm's tiered stems (``ecaresnet26t``/``50t``, 24-32-64 channels) have the
-same names but shapes MMDetection's stem cannot take; they fail the shape
-check of :func:`mmdet_eca.checkpoint.spec.check_state_dict`.
+same names but shapes MMDetection's stem cannot take: :func:`tiered_stem`
+says so, for the converter and for loading alike.
 """
 import re
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
@@ -49,6 +49,30 @@ def is_timm_resnet(state_dict: Mapping[str, Tensor]) -> bool:
     """
     return 'conv1.0.weight' in state_dict or any(
         _ECA_AS_SE.match(key) for key in state_dict)
+
+
+def tiered_stem(state_dict: Mapping[str, Tensor]) -> Optional[str]:
+    """Why timm weights with a tiered stem cannot load, or None.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Weights in timm's names (or
+            already renamed to ``stem.*``), no prefix.
+
+    Returns:
+        str | None: A phrase naming the stem's widths, or None when the
+        first stem conv has ResNet-D's 32 output channels (or is absent).
+    """
+    first = state_dict.get('conv1.0.weight', state_dict.get('stem.0.weight'))
+    second = state_dict.get('conv1.3.weight', state_dict.get('stem.3.weight'))
+    if first is None or first.dim() != 4 or first.shape[0] == 32:
+        return None
+    widths = [first.shape[0]]
+    if second is not None and second.dim() == 4:
+        widths.append(second.shape[0])
+    return (f"has timm's tiered stem ({'-'.join(map(str, widths))}-64 "
+            'channels, as ecaresnet26t/50t), which the ResNet-D stem of '
+            "MMDetection's ResNetV1d (32-32-64) cannot express; use "
+            "ecaresnet50d or ecaresnet101d weights")
 
 
 def convert_timm_resnet_d(

@@ -11,7 +11,7 @@ from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.models.layers import SELayer
 from torch import Tensor
 
-from ..layers.activation_checkpoint import maybe_checkpoint
+from mmdet_eca.layers.activation_checkpoint import maybe_checkpoint
 
 
 class SEBasicBlock(BasicBlock):

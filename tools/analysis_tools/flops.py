@@ -32,7 +32,7 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
-from ..layers.eca import ECAModule
+from mmdet_eca.layers import ECAModule
 
 
 @dataclass
