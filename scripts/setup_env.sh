@@ -59,10 +59,10 @@ if ! mmcv_ok; then
     mmcv_ok || die "'import mmcv.ops' fails after building mmcv==$MMCV_VERSION: check that a C++ compiler and the Python headers are installed"
 fi
 
-if ! has 'import mmengine, mmdet, pycocotools, matplotlib, pytest'; then
-    say 'installing mmengine, mmdet, pycocotools and the test tools (requirements.txt)'
-    pip install -q -r requirements.txt
-fi
+# pip leaves what is already satisfied alone, so this is quick once done and
+# picks up lines added to requirements.txt later.
+say 'installing mmengine, mmdet, pycocotools and the test tools (requirements.txt)'
+pip install -q -r requirements.txt
 # `python -c` puts the working directory on sys.path, so ask for the
 # installed distribution rather than trying the import.
 if ! has 'import importlib.metadata as m; m.version("mmdet-eca")'; then
