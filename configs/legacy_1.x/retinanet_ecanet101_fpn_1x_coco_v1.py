@@ -1,0 +1,7 @@
+# RetinaNet ECA-ResNet-101 as released (RetinaNet_ecanet101_k3357_bs8_lr0.01,
+# github.com/BangguWu/ECANet: 39.1 box AP on COCO val2017), with MMDetection
+# 1.x's inference settings: the ECA-ResNet-50 config with the depth and
+# kernel sizes of the released ECA-ResNet-101.
+_base_ = './retinanet_ecanet50_fpn_1x_coco_v1.py'
+
+model = dict(backbone=dict(depth=101, eca_kernel_sizes='3357'))
