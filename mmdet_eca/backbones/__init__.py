@@ -1,8 +1,9 @@
+from .eca_efficientnet import ECAEfficientNet
 from .eca_mobilenet_v2 import ECAInvertedResidual, ECAMobileNetV2
 from .eca_resnet import (ECABasicBlock, ECABottleneck, ECAResNet,
                          ECAResNetV1d)
 
 __all__ = [
-    'ECABasicBlock', 'ECABottleneck', 'ECAInvertedResidual', 'ECAMobileNetV2',
-    'ECAResNet', 'ECAResNetV1d'
+    'ECABasicBlock', 'ECABottleneck', 'ECAEfficientNet', 'ECAInvertedResidual',
+    'ECAMobileNetV2', 'ECAResNet', 'ECAResNetV1d'
 ]
