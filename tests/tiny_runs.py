@@ -26,6 +26,10 @@ def _shrink(node):
     if node.get('type') in ('Resize', 'RandomResize', 'RandomChoiceResize'):
         node['scale'] = TINY_SCALE
         node.pop('scales', None)
+    if node.get('type') == 'RandomCrop':
+        node['crop_size'] = TINY_SCALE
+    if node.get('type') == 'BatchFixedSizePad':  # in data_preprocessor
+        node['size'] = TINY_SCALE
     if 'num_classes' in node:
         node['num_classes'] = len(SHAPES_CLASSES)
     if 'score_thr' in node and 'type' not in node:

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+from ..backbones.efficientnet_keys import is_efficientnet
 from ..backbones.official_keys import (MOBILENET_V2_HEAD, RESNET_HEAD,
                                        convert_official_mobilenet_v2,
                                        convert_official_resnet,
@@ -32,6 +33,7 @@ from ..backbones.timm_keys import (TIMM_HEAD, convert_timm_resnet_d,
                                    is_timm_resnet, tiered_stem)
 from ..errors import CheckpointError
 from ..version import __version__
+from .efficientnet import EFFICIENTNET_FORMATS, convert_efficientnet
 from .io import load_checkpoint_file, save_checkpoint
 from .spec import BackboneSpec, check_state_dict, detect_backbone
 
@@ -40,6 +42,7 @@ SOURCE_FORMATS = {
     'timm': 'timm ECA-ResNet-D (ecaresnet*d)',
     'mmdet_eca': 'mmdet_eca backbone checkpoint (already converted)',
     'mmdet detector': "MMDetection detector checkpoint ('backbone.' keys)",
+    **EFFICIENTNET_FORMATS,
 }
 
 
@@ -70,7 +73,8 @@ class ConversionResult:
     @property
     def needs_conversion(self) -> bool:
         """False for sources already in mmdet_eca's names."""
-        return self.source_format in ('official', 'timm')
+        return (self.source_format in ('official', 'timm')
+                or self.source_format in EFFICIENTNET_FORMATS)
 
     def meta(self, source: str) -> Dict[str, Any]:
         """The ``meta`` entry of the converted checkpoint."""
@@ -201,6 +205,10 @@ def convert_state_dict(checkpoint: Any) -> ConversionResult:
             its tensors fit none of the backbones.
     """
     state_dict, had_prefix = unwrap_checkpoint(checkpoint)
+    if is_efficientnet(state_dict):
+        return ConversionResult(
+            **convert_efficientnet(checkpoint, state_dict,
+                                   had_prefix)._asdict())
     fmt = identify_format(state_dict, checkpoint, had_prefix)
     notes, dropped, prefix = [], [], None
     if had_prefix:

@@ -3,6 +3,7 @@ from typing import Optional
 
 from ..backbones import ECAResNet
 from .convert import SOURCE_FORMATS, ConversionResult
+from .efficientnet import EfficientNetSpec, format_efficientnet_report
 
 
 def _architecture(result: ConversionResult) -> str:
@@ -31,6 +32,9 @@ def format_report(result: ConversionResult,
     Returns:
         str: Several lines, no trailing newline.
     """
+    if isinstance(result.spec, EfficientNetSpec):
+        return format_efficientnet_report(
+            result, src, SOURCE_FORMATS[result.source_format], checkpoint)
     spec = result.spec
     num_stages = len(spec.eca_kernel_sizes)
     lines = [
