@@ -1,4 +1,5 @@
-"""Convert ECA-Net ImageNet weights into an mmdet_eca backbone checkpoint.
+"""Convert ECA-Net ImageNet weights into an mmdet_eca backbone checkpoint,
+or upgrade the authors' MMDetection 1.x COCO detectors to 3.x.
 
 A thin command line over :func:`mmdet_eca.checkpoint.convert`. It reads
 the official release (``eca_resnet50_k3557.pth.tar``, ...,
@@ -6,6 +7,11 @@ the official release (``eca_resnet50_k3557.pth.tar``, ...,
 weights, prints the depth and per-stage kernel sizes found in the tensors,
 writes ``{'state_dict', 'meta'}`` without the classifier, and prints the
 backbone settings a config needs to load the result.
+
+MMDetection 1.x detector files (the released Faster R-CNN, Mask R-CNN and
+RetinaNet) go to :func:`mmdet_eca.checkpoint.convert_mmdet_v1` instead,
+which writes a 3.x detector checkpoint and prints the legacy config and
+the commands to test or fine-tune it.
 """
 import argparse
 import sys
@@ -20,6 +26,10 @@ EXAMPLES = """examples:
       checkpoints/ecaresnet50d_mmdet.pth
   python tools/convert_eca_weights.py eca_resnet101_k3357.pth.tar
       (no destination: only report what the file holds)
+  python tools/convert_eca_weights.py \\
+      mask_rcnn_ecanet50_k3377_bs8_lr0.01.pth \\
+      checkpoints/mask_rcnn_ecanet50_k3377_mmdet.pth
+      (an MMDetection 1.x detector: upgraded to 3.x)
 
 then set the printed path in the config:
   model = dict(backbone=dict(type='ECAResNet', depth=50,
@@ -37,7 +47,8 @@ def parse_args(argv=None):
     parser.add_argument(
         'src',
         help='source checkpoint: an official ECA-Net .pth.tar, a timm '
-        'ecaresnet50d/101d .pth, or a state_dict of either')
+        'ecaresnet50d/101d .pth, a state_dict of either, or a released '
+        'MMDetection 1.x ECA detector')
     parser.add_argument(
         'dst',
         nargs='?',
@@ -56,13 +67,21 @@ def main(argv=None) -> int:
     """Run the converter; returns the exit status (0 on success)."""
     args = parse_args(argv)
     # imported after parsing so that --help does not wait for mmdet
-    from mmdet_eca.checkpoint import (convert, format_report,
-                                      inspect_checkpoint)
+    from mmdet_eca.checkpoint import (convert, convert_mmdet_v1,
+                                      format_report, format_upgrade_report,
+                                      inspect_checkpoint, read_mmdet_v1)
     try:
-        if args.dst is None:
-            result = inspect_checkpoint(args.src)
+        v1_detector = read_mmdet_v1(args.src)
+        if v1_detector is not None:
+            result = convert_mmdet_v1(
+                args.src, args.dst, args.force, checkpoint=v1_detector)
+            report = format_upgrade_report(result, args.src)
         else:
-            result = convert(args.src, args.dst, force=args.force)
+            if args.dst is None:
+                result = inspect_checkpoint(args.src)
+            else:
+                result = convert(args.src, args.dst, force=args.force)
+            report = format_report(result, args.src)
     except (ValueError, OSError) as err:  # bad input: CheckpointError, ...
         if args.debug:
             traceback.print_exc()
@@ -74,7 +93,7 @@ def main(argv=None) -> int:
         print(f'error: {args.src}: {type(err).__name__}: {err} (run with '
               '--debug for the traceback)', file=sys.stderr)
         return 1
-    print(format_report(result, args.src))
+    print(report)
     return 0
 
 

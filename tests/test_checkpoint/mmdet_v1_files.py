@@ -123,3 +123,45 @@ def one_image(model, height=96, width=128):
     data = model.data_preprocessor(
         dict(inputs=[image], data_samples=[sample]), False)
     return data['inputs'], data['data_samples']
+
+
+def _small_state(prefixes):
+    return {f'{p}.weight': torch.zeros(4, 4) for p in prefixes}
+
+
+def bad_file(kind, tmp_path):
+    """A small file of ``kind`` that no 1.x upgrade fits; returns its path.
+
+    Kinds: ``'3.x'`` (saved by MMEngine), ``'2.x'``, ``'cascade-1.x'`` (a
+    1.x detector of another type), ``'fcos-1.x'`` (the same, without the
+    config text), ``'truncated-1.x'``.
+    """
+    path = tmp_path / f'{kind}.pth'
+    roi_heads = ['backbone.conv1', 'rpn_head.rpn_conv',
+                 'roi_head.bbox_head.fc_cls']
+    if kind == '3.x':
+        checkpoint = dict(
+            meta=dict(mmengine_version='0.10.7',
+                      dataset_meta=dict(classes=COCO_CLASSES)),
+            state_dict=_small_state(roi_heads))
+    elif kind == '2.x':
+        checkpoint = dict(
+            meta=dict(mmdet_version='2.28.2', CLASSES=COCO_CLASSES),
+            state_dict=_small_state(roi_heads))
+    elif kind == 'cascade-1.x':
+        checkpoint = v1_checkpoint(
+            _small_state(['backbone.conv1', 'rpn_head.rpn_cls',
+                          'bbox_head.0.fc_cls', 'bbox_head.1.fc_cls']),
+            'CascadeRCNN')
+    elif kind == 'fcos-1.x':
+        checkpoint = v1_checkpoint(
+            _small_state(['backbone.conv1', 'bbox_head.fcos_cls']), 'FCOS')
+        del checkpoint['meta']['config']  # known by its tensors alone
+    elif kind == 'truncated-1.x':
+        save_legacy(v1_checkpoint(_small_state(['backbone.conv1']),
+                                  'MaskRCNN'), path)
+        path.write_bytes(path.read_bytes()[:400])
+        return str(path)
+    else:
+        raise ValueError(kind)
+    return save_legacy(checkpoint, path)

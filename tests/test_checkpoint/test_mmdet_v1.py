@@ -20,10 +20,10 @@ from mmdet_eca.checkpoint.mmdet_v1_report import (RELEASED_KERNEL_SIZES,
                                                   config_options,
                                                   fine_tune_options)
 from test_checkpoint.mmdet_v1_files import (COCO_CLASSES, ROOT, V1_VERSION,
-                                            build, detector, load_config,
-                                            one_image, reference_state,
-                                            save_legacy, to_v1_layout,
-                                            v1_checkpoint)
+                                            bad_file, build, detector,
+                                            load_config, one_image,
+                                            reference_state, save_legacy,
+                                            to_v1_layout, v1_checkpoint)
 
 DETECTORS = ('FasterRCNN', 'MaskRCNN', 'RetinaNet')
 
@@ -274,53 +274,21 @@ def test_legacy_configs_keep_1x_settings_and_released_kernel_sizes(
 
 # --- bad input: one line naming the file, nothing written -----------------
 
-def _small_state(prefixes):
-    return {f'{p}.weight': torch.zeros(4, 4) for p in prefixes}
-
-
 def _bad_file(kind, tmp_path):
-    path = tmp_path / f'{kind}.pth'
-    if kind == '3.x':  # what MMEngine saves
-        checkpoint = dict(
-            meta=dict(mmengine_version='0.10.7',
-                      dataset_meta=dict(classes=COCO_CLASSES)),
-            state_dict=_small_state(['backbone.conv1', 'rpn_head.rpn_conv',
-                                     'roi_head.bbox_head.fc_cls']))
-    elif kind == '2.x':
-        checkpoint = dict(
-            meta=dict(mmdet_version='2.28.2', CLASSES=COCO_CLASSES),
-            state_dict=_small_state(['backbone.conv1', 'rpn_head.rpn_conv',
-                                     'roi_head.bbox_head.fc_cls']))
-    elif kind == 'cascade-1.x':
-        checkpoint = v1_checkpoint(
-            _small_state(['backbone.conv1', 'rpn_head.rpn_cls',
-                          'bbox_head.0.fc_cls', 'bbox_head.1.fc_cls']),
-            'CascadeRCNN')
-    elif kind == 'fcos-1.x':
-        checkpoint = v1_checkpoint(
-            _small_state(['backbone.conv1', 'bbox_head.fcos_cls']), 'FCOS')
-        del checkpoint['meta']['config']  # known by its tensors alone
-    elif kind == 'mismatch-1.x':
-        checkpoint = v1_checkpoint(
+    if kind == 'mismatch-1.x':
+        return v1_checkpoint(
             to_v1_layout(reference_state('FasterRCNN')), 'MaskRCNN')
-    elif kind == 'no-eca-1.x':
-        state = {k: v for k, v in
-                 to_v1_layout(reference_state('FasterRCNN')).items()
-                 if '.eca.' not in k}
-        checkpoint = v1_checkpoint(state, 'FasterRCNN')
-    elif kind == 'stray-key-1.x':
+    if kind == 'no-eca-1.x':
+        return v1_checkpoint(
+            {k: v for k, v in
+             to_v1_layout(reference_state('FasterRCNN')).items()
+             if '.eca.' not in k}, 'FasterRCNN')
+    if kind == 'stray-key-1.x':
         state = to_v1_layout(reference_state('MaskRCNN'))
         state['semantic_head.conv_logits.weight'] = torch.zeros(183, 256)
-        checkpoint = v1_checkpoint(state, 'MaskRCNN')
-    elif kind == 'truncated-1.x':
-        save_legacy(v1_checkpoint(_small_state(['backbone.conv1']),
-                                  'MaskRCNN'), path)
-        path.write_bytes(path.read_bytes()[:400])
-        return str(path)
-    if kind in ('mismatch-1.x', 'no-eca-1.x', 'stray-key-1.x'):
-        # full-size files cost seconds to write: check in memory
-        return checkpoint
-    return save_legacy(checkpoint, path)
+        return v1_checkpoint(state, 'MaskRCNN')
+    # full-size files cost seconds to write: only the small ones are files
+    return bad_file(kind, tmp_path)
 
 
 BAD_INPUTS = [
