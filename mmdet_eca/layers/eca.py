@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .execution_mode import fused_eca_allowed
 from .kernel_sizes import check_kernel_size, eca_kernel_size
 
 
@@ -20,6 +21,8 @@ def spatial_mean(x: Tensor) -> Tensor:
     ``mean``'s backward materialises the broadcast gradient as a new
     [N, C, H, W] tensor; ``sum``'s returns it as a broadcast view, which
     autograd adds into ``x``'s gradient in place. Same values as ``mean``.
+    While the model is recorded (:mod:`.execution_mode`) it is ``mean``
+    itself, one standard operation that does not hold the recorded size.
 
     Args:
         x (Tensor): [N, C, H, W].
@@ -27,6 +30,8 @@ def spatial_mean(x: Tensor) -> Tensor:
     Returns:
         Tensor: [N, C].
     """
+    if not fused_eca_allowed(x):
+        return x.mean((2, 3))
     return x.sum((2, 3)) / (x.shape[2] * x.shape[3])
 
 

@@ -22,12 +22,21 @@ bottleneck, and a ``grad * out`` temporary in the backward pass.
   :class:`_ScaledResidual` writes ``identity + out * attn`` into ``out`` and
   keeps ``z`` (which the BatchNorm keeps anyway) and the batch statistics
   instead of ``out``; the attention's gradient comes from them.
-* Anything else (GroupNorm, SyncBN in training, a norm with hooks, mixed
-  dtypes, plugins after conv3): the paper's formulation, with the scaling
-  fused into the residual addition (:meth:`ECAModule.forward_residual`).
+* Anything else (GroupNorm, SyncBN in training, a norm with hooks,
+  plugins after conv3), and whenever a tracer, exporter or compiler records
+  the model (``torch.jit``, both ONNX exporters, ``torch.fx``,
+  ``torch.compile``, see :mod:`.execution_mode`): the paper's formulation,
+  with the scaling fused into the residual addition
+  (:meth:`ECAModule.forward_residual`).
+
+Under autocast the convolutions give float16 or bfloat16 ``z`` while the
+BatchNorm keeps float32 parameters; the fast paths then call the BatchNorm
+kernels with the same mixed dtypes the module call would, so mixed
+precision training takes them too.
 
 The paths differ only in rounding; the tests hold them to the paper's
-formulation in float32 and float64, values and gradients.
+formulation in float32 and float64, values and gradients, and under
+autocast to the paper's formulation's own rounding error.
 """
 from typing import Optional, Tuple
 
@@ -37,6 +46,7 @@ from torch import Tensor
 from torch.nn.modules import module as _module
 
 from .eca import ECAModule, spatial_mean
+from .execution_mode import fused_eca_allowed
 
 # Hooks that a module call would run. The fast paths compute a norm without
 # calling it, so they only apply when nobody is watching (feature extractors,
@@ -52,19 +62,34 @@ def _has_hooks(module: nn.Module) -> bool:
         getattr(_module, name, None) for name in _GLOBAL_HOOKS)
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _bn_dtypes(norm: nn.Module, z: Tensor) -> bool:
+    """Whether BatchNorm's kernels take ``z`` with ``norm``'s parameters:
+    one dtype, or (autocast's case) float16/bfloat16 input with float32
+    parameters and statistics, which BatchNorm computes in float32."""
+    stats = norm.running_mean.dtype
+    return z.dtype == stats or (stats == torch.float32
+                                and z.dtype in _LOW_PRECISION)
+
+
 def _plain_bn(norm: nn.Module, z: Tensor) -> bool:
     """Whether ``norm`` is an unhooked BatchNorm2d that may be bypassed."""
     # Exact types only: a subclass may override forward.
     return (type(norm) in (nn.BatchNorm2d, nn.SyncBatchNorm)
-            and not _has_hooks(norm) and norm.running_mean is not None
-            and z.dtype == norm.running_mean.dtype)
+            and fused_eca_allowed(z) and not _has_hooks(norm)
+            and norm.running_mean is not None and _bn_dtypes(norm, z))
 
 
 def is_frozen_bn(norm: nn.Module, z: Tensor) -> bool:
     """Whether ``norm(z)`` is a fixed per-channel affine of ``z``.
 
     True for an eval-mode BatchNorm (``norm_eval=True`` included) that
-    normalises with its running statistics and has no hooks.
+    normalises with its running statistics and has no hooks, in eager
+    mode (:func:`.execution_mode.fused_eca_allowed`): False while the
+    model is traced, exported or compiled, so that the caller computes
+    the norm as a module call.
 
     Args:
         norm (nn.Module): The block's last norm.
@@ -127,9 +152,13 @@ def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
         spatial_mean(x), conv.weight.flatten(1), conv.bias)
 
 
-def _unit_stats(z: Tensor) -> Tensor:
-    """Mean 0 (row 0) and variance 1 (row 1) for ``z``'s N * C channels."""
-    stats = z.new_zeros(2, z.shape[0] * z.shape[1])
+def _unit_stats(z: Tensor, dtype: torch.dtype) -> Tensor:
+    """Mean 0 (row 0) and variance 1 (row 1) for ``z``'s N * C channels.
+
+    ``dtype`` is the affine's: BatchNorm wants its statistics in the dtype
+    of its weight, float32 for float16/bfloat16 input under autocast.
+    """
+    stats = z.new_zeros(2, z.shape[0] * z.shape[1], dtype=dtype)
     stats[1] = 1
     return stats
 
@@ -151,13 +180,13 @@ class _PerSampleAffine(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, scale, shift):
         n, c, h, w = z.shape
-        stats = _unit_stats(z)
+        stats = _unit_stats(z, scale.dtype)
         out = torch.empty_like(z)
         torch.ops.aten.native_batch_norm.out(
             z.view(1, n * c, h, w), scale.reshape(-1), shift.reshape(-1),
             stats[0], stats[1], False, 0.0, 0.0,
             out=out.view(1, n * c, h, w),
-            save_mean=z.new_empty(0), save_invstd=z.new_empty(0))
+            save_mean=stats.new_empty(0), save_invstd=stats.new_empty(0))
         ctx.save_for_backward(z, scale, stats)
         return out
 
@@ -186,7 +215,9 @@ def per_sample_affine(z: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
     :class:`_PerSampleAffine`, or, when no gradient is wanted, through the
     same kernel called directly (in small feature maps the autograd
     Function's own overhead is a sizable part of the work); others
-    (channels-last batches) through ``addcmul``.
+    (channels-last batches) through ``addcmul``. ``scale`` and ``shift``
+    may be float32 for a float16/bfloat16 ``z`` (autocast), as BatchNorm's
+    weight and bias may.
 
     Args:
         z (Tensor): [N, C, H, W].
@@ -194,16 +225,20 @@ def per_sample_affine(z: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
         shift (Tensor): [N, C].
 
     Returns:
-        Tensor: A new tensor shaped like ``z``.
+        Tensor: A new tensor shaped like ``z``, of ``z``'s dtype.
     """
     n, c, h, w = z.shape
     if not z.is_contiguous():
+        # Under autocast the float32 factors are rounded to z's dtype first
+        # (elementwise kernels compute in float32 and round once): one
+        # pass, with no float32 temporary the size of z.
         return torch.addcmul(
-            shift.view(n, c, 1, 1), z, scale.view(n, c, 1, 1))
+            shift.view(n, c, 1, 1).to(z.dtype), z,
+            scale.view(n, c, 1, 1).to(z.dtype))
     if torch.is_grad_enabled() and (z.requires_grad or scale.requires_grad
                                     or shift.requires_grad):
         return _PerSampleAffine.apply(z, scale, shift)
-    stats = _unit_stats(z)
+    stats = _unit_stats(z, scale.dtype)
     return torch.batch_norm(
         z.view(1, n * c, h, w), scale.reshape(-1), shift.reshape(-1),
         stats[0], stats[1], False, 0.0, 0.0, False).view(n, c, h, w)
@@ -221,7 +256,7 @@ def _centred_sums(grad: Tensor, z: Tensor,
     if z.is_contiguous() and grad.is_contiguous():
         _, dot, total = torch.ops.aten.native_batch_norm_backward(
             grad.view(1, n * c, h, w), z.view(1, n * c, h, w), None,
-            centre.repeat(n), z.new_ones(n * c), None, None, False, 0.0,
+            centre.repeat(n), centre.new_ones(n * c), None, None, False, 0.0,
             [False, True, True])
         return dot.view(n, c), total.view(n, c)
     centred = z - centre.view(1, c, 1, 1)
@@ -253,7 +288,8 @@ class _ScaledResidual(torch.autograd.Function):
         grad_attn = None
         if ctx.needs_input_grad[2]:
             dot, total = _centred_sums(grad, z, mean)
-            grad_attn = (dot * scale + total * shift).view_as(attn)
+            grad_attn = (dot * scale + total * shift).view_as(attn).to(
+                attn.dtype)
         # z and the statistics only stand in for out: its gradient reaches
         # them through the BatchNorm.
         return grad_out, grad_identity, grad_attn, None, None, None, None
@@ -306,14 +342,19 @@ def eca_residual(eca: ECAModule,
         scale, shift = frozen_bn_affine(norm)
         if z_mean is None:
             z_mean = spatial_mean(z)
-        attn = eca.attention_from_pooled(z_mean * scale + shift).flatten(1)
+        # In z's dtype, as the paper's formulation pools norm(z) (which a
+        # BatchNorm returns in its input's dtype, under autocast too).
+        pooled = (z_mean * scale + shift).to(z.dtype)
+        attn = eca.attention_from_pooled(pooled).flatten(1)
         # One pass normalises and attends: norm(z) * attn ==
         # z * (scale * attn) + shift * attn.
         out = per_sample_affine(z, scale * attn, shift * attn)
+        if identity.dtype != out.dtype:  # as the paper's addition promotes
+            return out + identity
         return out.add_(identity)
     if (_plain_bn(norm, z) and type(norm) is nn.BatchNorm2d
             and norm.training and norm.num_batches_tracked is not None
-            and torch.is_grad_enabled()):
+            and torch.is_grad_enabled() and identity.dtype == z.dtype):
         out, mean, scale, shift = _batch_norm_train(norm, z)
         return _ScaledResidual.apply(out, identity, eca.attention(out), z,
                                      mean, scale, shift)

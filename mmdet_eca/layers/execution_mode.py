@@ -1,0 +1,51 @@
+"""When the fused ECA computation may run, and when the paper's must.
+
+The fused block tail (:mod:`.eca_residual`) gets its speed from eager-mode
+tricks: kernels called with ``out=`` into views, custom autograd functions
+that hand-write a backward, choices that depend on the feature map's size.
+Tools that record a model's operations to replay them elsewhere do not all
+see those tricks: the TorchScript ONNX exporter does not see the kernel's
+``out=`` write, so it stores the attended features of the export's own
+input as a constant and the file computes ``constant + shortcut`` (78% off
+for a small ECA-ResNet-50 in onnxruntime); ``torch.fx`` cannot branch on
+the dtype or size of a symbolic tensor; a traced size choice is frozen
+into the graph. So the model computes ECA the paper's way (pool, 1-D
+convolution, sigmoid, multiply) whenever it is being recorded; those
+graphs then hold only standard operations (``ReduceMean``, ``Conv``,
+``Sigmoid``, ``Mul``, ``Add`` in ONNX), which their compilers fuse anyway.
+Both forms give the same values up to rounding.
+"""
+import torch
+from torch import Tensor
+
+try:  # torch >= 2.3 tells fx's symbolic tracing apart from torch.export
+    from torch.fx._symbolic_trace import is_fx_symbolic_tracing as _fx
+except ImportError:  # pragma: no cover
+    from torch.fx._symbolic_trace import is_fx_tracing as _fx
+
+
+def is_recording() -> bool:
+    """Whether a tracer, exporter or compiler is recording the model.
+
+    True under ``torch.jit.trace``/``torch.jit.script``, both ONNX
+    exporters (``torch.onnx.export`` with ``dynamo=False`` or ``True``),
+    ``torch.fx.symbolic_trace``, ``torch.compile`` and ``torch.export``.
+    """
+    return (torch.jit.is_scripting() or torch.jit.is_tracing()
+            or torch.onnx.is_in_onnx_export() or _fx()
+            or torch.compiler.is_compiling())
+
+
+def fused_eca_allowed(x: Tensor) -> bool:
+    """Whether the fused ECA computation may run on the activation ``x``.
+
+    Only in eager PyTorch on a plain tensor: not while anything records
+    the model (:func:`is_recording`), and not on proxies or tensor
+    subclasses (``torch.fx`` proxies, the fake and functional tensors of
+    ``torch.export``, DTensor), whose operations may be recorded or
+    redefined too.
+
+    Args:
+        x (Tensor): An activation of the block, e.g. its last conv's output.
+    """
+    return type(x) is Tensor and not is_recording()
