@@ -2,7 +2,9 @@
 
 A thin command line over :mod:`analysis_tools`: it builds MMDetection's
 ResNet, this package's ECAResNet and an SE-ResNet of the same depth with
-shared weights, checks that their outputs have the same shapes, times them
+shared weights (with ``--efficientnet``: an EfficientNet without attention,
+MMDetection's EfficientNet with SE and this package's ECAEfficientNet of
+one arch), checks that their outputs have the same shapes, times them
 with the runs interleaved in one process, measures each one's peak memory
 and its page faults, and prints a table of medians, minimums and ratios to
 ResNet per thread count. Timings are wall-clock by default (``--clock``
@@ -31,6 +33,7 @@ EXAMPLES = """examples:
   python tools/benchmark.py --threads 1 2 --retain-freed-memory --repeats 60
   python tools/benchmark.py --mode train --no-norm-eval --channels-last
   python tools/benchmark.py --device cuda --batch 8 --repeats 100
+  python tools/benchmark.py --efficientnet b0 --resolution 224 --threads 1
 """
 
 
@@ -45,6 +48,14 @@ def parse_args(argv=None):
         default=50,
         choices=[18, 34, 50, 101, 152],
         help='ResNet depth of all three backbones (default 50)')
+    parser.add_argument(
+        '--efficientnet',
+        metavar='ARCH',
+        choices=['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'es',
+                 'em', 'el'],
+        help='compare EfficientNets of this arch instead of the ResNets: '
+        "without attention, MMDetection's (SE) and ECAEfficientNet, all "
+        'layers built and layers 3-6 returned')
     parser.add_argument(
         '--batch', type=int, default=2, help='images per batch (default 2)')
     parser.add_argument(
@@ -157,6 +168,7 @@ def main(argv=None):
     for threads in args.threads or [None]:
         settings = BenchmarkSettings(
             depth=args.depth,
+            efficientnet=args.efficientnet,
             batch=args.batch,
             resolution=args.resolution,
             mode=args.mode,

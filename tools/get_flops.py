@@ -2,21 +2,25 @@
 
 A thin command line over :mod:`analysis_tools.flops`: it builds the
 backbone of a config (``cfg.model.backbone``) or a backbone named like
-``ECAResNet-50``, ``ResNet-101`` or ``SEResNet-50``, and prints its
-parameters and operation counts, alone and with the ImageNet classifier
-head the paper's table includes.
+``ECAResNet-50``, ``ResNet-101``, ``SEResNet-50``, ``ECAEfficientNet-B0``,
+``EfficientNet-B0`` (MMDetection's, with SE) or ``PlainEfficientNet-B0`` (no
+attention), and prints its parameters and operation counts, alone and with
+the ImageNet classifier head the paper's table includes. Several models
+are counted in one table, side by side.
 """
 import argparse
 import os
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
 from analysis_tools import BACKBONES, build_backbone, parse_resolution
-from analysis_tools.flops import complexity_report
+from analysis_tools.flops import complexity_table
 
 EXAMPLES = """examples:
   python tools/get_flops.py ECAResNet-50
   python tools/get_flops.py ResNet-50 --resolution 800x1216
   python tools/get_flops.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
+  python tools/get_flops.py ECAEfficientNet-B0 EfficientNet-B0 \\
+      PlainEfficientNet-B0
 """
 
 
@@ -27,8 +31,10 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         'model',
-        help='a config file (its model.backbone is counted) or a backbone '
-        f'name: one of {", ".join(BACKBONES)} and a depth, e.g. ECAResNet-50')
+        nargs='+',
+        help='config files (their model.backbone is counted) or backbone '
+        f'names: one of {", ".join(BACKBONES)} and a depth or an arch, e.g. '
+        'ECAResNet-50 or ECAEfficientNet-B0')
     parser.add_argument(
         '--resolution',
         type=parse_resolution,
@@ -51,14 +57,16 @@ def build(model):
         name = backbone_cfg['type']
         if 'depth' in backbone_cfg:
             name = f'{name}-{backbone_cfg["depth"]}'
+        elif 'arch' in backbone_cfg:
+            name = f'{name}-{backbone_cfg["arch"].upper()}'
         return MODELS.build(backbone_cfg), name
     return build_backbone(model), model
 
 
 def main(argv=None):
     args = parse_args(argv)
-    backbone, name = build(args.model)
-    print(complexity_report(backbone, name, args.batch, args.resolution))
+    backbones = dict(reversed(build(model)) for model in args.model)
+    print(complexity_table(backbones, args.batch, args.resolution))
 
 
 if __name__ == '__main__':

@@ -1,53 +1,71 @@
 """The backbones the benchmark compares, built by name.
 
 ``ResNet-50`` is MMDetection's ResNet, ``ECAResNet-50`` this package's and
-``SEResNet-50`` the SE variant of :mod:`.se_resnet`. All three are built with
-the same arguments and, where their parameters have the same names, the
-same weights, so they differ only in the attention.
+``SEResNet-50`` the SE variant of :mod:`.se_resnet`. ``EfficientNet-B0`` is
+MMDetection's EfficientNet (with SE), ``ECAEfficientNet-B0`` this
+package's and ``PlainEfficientNet-B0`` the one without attention of
+:mod:`.plain_efficientnet`. The models of a comparison are built with the
+same arguments and, where their parameters have the same names, the same
+weights, so they differ only in the attention.
 """
 import copy
 import re
-from typing import Dict, Tuple, Type
+from typing import Dict, Tuple, Type, Union
 
 import torch
-from mmdet.models.backbones import ResNet
+from mmdet.models.backbones import EfficientNet, ResNet
 from torch import nn
 
-from mmdet_eca.backbones import ECAResNet
+from mmdet_eca.backbones import ECAEfficientNet, ECAResNet
+from .plain_efficientnet import PlainEfficientNet
 from .se_resnet import SEResNet
 
-BACKBONES: Dict[str, Type[ResNet]] = {
+BACKBONES: Dict[str, Type[nn.Module]] = {
     'ResNet': ResNet,
     'ECAResNet': ECAResNet,
     'SEResNet': SEResNet,
+    'PlainEfficientNet': PlainEfficientNet,
+    'EfficientNet': EfficientNet,
+    'ECAEfficientNet': ECAEfficientNet,
 }
 
-_NAME = re.compile(r'^([A-Za-z]+)-?(\d+)$')
+# a ResNet depth, or an EfficientNet arch (b0..b8, es, em, el)
+_NAME = re.compile(r'^([A-Za-z]+?)-?(\d+|[bB]\d|es|em|el)$')
 
 
-def parse_backbone_name(name: str) -> Tuple[Type[ResNet], int]:
-    """``'ECAResNet-50'`` -> ``(ECAResNet, 50)`` (case and hyphen optional).
+def parse_backbone_name(
+        name: str) -> Tuple[Type[nn.Module], Union[int, str]]:
+    """``'ECAResNet-50'`` -> ``(ECAResNet, 50)``, ``'ECAEfficientNet-B0'``
+    -> ``(ECAEfficientNet, 'b0')`` (case and hyphen optional).
 
     Args:
-        name (str): A key of :data:`BACKBONES` and a depth.
+        name (str): A key of :data:`BACKBONES` and a depth (ResNets) or
+            an arch (EfficientNets).
     """
     match = _NAME.match(name)
     lower = {k.lower(): v for k, v in BACKBONES.items()}
-    if not match or match.group(1).lower() not in lower:
-        raise ValueError(f'unknown backbone {name!r}: expected one of '
-                         f'{", ".join(BACKBONES)} and a depth, e.g. '
-                         "'ECAResNet-50'")
-    return lower[match.group(1).lower()], int(match.group(2))
+    cls = lower.get(match.group(1).lower()) if match else None
+    if cls is not None and issubclass(cls, EfficientNet):
+        arch = match.group(2).lower()
+        if arch in EfficientNet.arch_settings:
+            return cls, arch
+    elif cls is not None and match.group(2).isdigit():
+        return cls, int(match.group(2))
+    raise ValueError(f'unknown backbone {name!r}: expected one of '
+                     f'{", ".join(BACKBONES)} and a depth or arch, e.g. '
+                     "'ECAResNet-50' or 'ECAEfficientNet-B0'")
 
 
-def build_backbone(name: str, **kwargs) -> ResNet:
+def build_backbone(name: str, **kwargs) -> nn.Module:
     """Build a backbone from a name such as ``'SEResNet-101'``.
 
     Args:
         name (str): See :func:`parse_backbone_name`.
-        **kwargs: Arguments of mmdet's ``ResNet``.
+        **kwargs: Arguments of mmdet's ``ResNet`` or ``EfficientNet``.
     """
     cls, depth = parse_backbone_name(name)
+    if issubclass(cls, EfficientNet):
+        return cls(arch=depth, **kwargs)
     return cls(depth=depth, **kwargs)
 
 
@@ -93,6 +111,8 @@ def build_comparison(depth: int,
     """
     models = {}
     for name, cls in BACKBONES.items():
+        if not issubclass(cls, ResNet):
+            continue
         torch.manual_seed(seed)
         model = cls(depth=depth, **kwargs)
         _init_like_resnet(model)
@@ -103,4 +123,54 @@ def build_comparison(depth: int,
     if control:
         models[f'ResNet-{depth} (copy)'] = copy.deepcopy(
             models[f'ResNet-{depth}'])
+    return models
+
+
+# all of the network (the head conv too) and the outputs a detector reads
+EFFICIENTNET_OUT_INDICES = (3, 4, 5, 6)
+
+
+def build_efficientnet_comparison(arch: str,
+                                  seed: int = 0,
+                                  control: bool = False,
+                                  **kwargs) -> Dict[str, nn.Module]:
+    """EfficientNets of one arch without attention, with SE and with ECA.
+
+    The EfficientNet-B0 + ECA study's three models, as MMDetection builds
+    them (``PlainEfficientNet``, MMDetection's ``EfficientNet``,
+    ``ECAEfficientNet``), initialised as :func:`build_comparison` does and
+    sharing the weights of the one without attention.
+
+    Args:
+        arch (str): ``'b0'`` .. ``'b8'``, ``'es'``, ``'em'``, ``'el'``.
+        seed (int): Seed of the initialisation. Defaults to 0.
+        control (bool): Add a copy of the one without attention. Defaults
+            to False.
+        **kwargs: Arguments of mmdet's ``EfficientNet`` for all three;
+            ``out_indices`` defaults to :data:`EFFICIENTNET_OUT_INDICES`.
+
+    Returns:
+        dict[str, nn.Module]: ``{'PlainEfficientNet-B0': ...,
+        'EfficientNet-B0': ..., 'ECAEfficientNet-B0': ...}``, the baseline
+        first.
+    """
+    kwargs.setdefault('out_indices', EFFICIENTNET_OUT_INDICES)
+    label = arch.upper() if arch.startswith('b') else arch
+    models = {}
+    for cls in (PlainEfficientNet, EfficientNet, ECAEfficientNet):
+        torch.manual_seed(seed)
+        model = cls(arch=arch, **kwargs)
+        _init_like_resnet(model)
+        models[f'{cls.__name__}-{label}'] = model
+    base = next(iter(models.values())).state_dict()
+    with torch.no_grad():
+        for model in list(models.values())[1:]:
+            # copied, not loaded: ECAEfficientNet would log its one line
+            # about weights without attention
+            for name, tensor in model.state_dict().items():
+                if name in base:
+                    tensor.copy_(base[name])
+    if control:
+        first = next(iter(models))
+        models[f'{first} (copy)'] = copy.deepcopy(models[first])
     return models

@@ -1,11 +1,13 @@
 """Side-by-side speed and memory of ResNet, ECA-ResNet and SE-ResNet.
 
 :func:`run_comparison` builds the three backbones of one depth (see
-:func:`.backbones.build_comparison`), checks that their outputs have the
-same shapes, times an inference forward or a training step (forward and
-backward) of each with the runs interleaved (:mod:`.timing`), then measures
-each one's peak memory (:mod:`.memory`) in separate runs, since recording
-allocations slows a run down. :func:`format_table` prints the result.
+:func:`.backbones.build_comparison`), or the three EfficientNets of one arch
+(:func:`.backbones.build_efficientnet_comparison`), checks that their
+outputs have the same shapes, times an inference forward or a training step
+(forward and backward) of each with the runs interleaved (:mod:`.timing`),
+then measures each one's peak memory (:mod:`.memory`) in separate runs,
+since recording allocations slows a run down. :func:`format_table` prints
+the result.
 """
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
@@ -14,7 +16,7 @@ import torch
 from torch import nn
 
 from .allocator import retain_freed_memory
-from .backbones import build_comparison
+from .backbones import build_comparison, build_efficientnet_comparison
 from .memory import page_faults, peak_memory
 from .timing import CLOCK_NAMES, summarize, time_interleaved
 
@@ -50,6 +52,9 @@ class BenchmarkSettings:
             (see :mod:`.allocator`), so that steps reuse pages instead of
             faulting in fresh ones. It stays so for the rest of the
             process. Defaults to False.
+        efficientnet (str, optional): An EfficientNet arch (``'b0'``):
+            compare EfficientNets without attention, with SE and with ECA
+            instead of the ResNets of ``depth``. Defaults to None.
     """
     depth: int = 50
     batch: int = 2
@@ -65,6 +70,7 @@ class BenchmarkSettings:
     clock: str = 'wall'
     control: bool = False
     retain_freed_memory: bool = False
+    efficientnet: Optional[str] = None
 
 
 @dataclass
@@ -132,7 +138,8 @@ def run_comparison(settings: BenchmarkSettings,
         log (Callable[[str], None]): Progress messages. Defaults to print.
 
     Returns:
-        BenchmarkResult: Timings, ratios to ResNet and peak memory.
+        BenchmarkResult: Timings, ratios to the model without attention
+        (ResNet, PlainEfficientNet) and peak memory.
     """
     device = torch.device(settings.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
@@ -141,10 +148,16 @@ def run_comparison(settings: BenchmarkSettings,
         torch.set_num_threads(settings.threads)
     if settings.retain_freed_memory:
         retain_freed_memory()
-    models = build_comparison(
-        settings.depth,
-        control=settings.control,
-        norm_eval=settings.norm_eval)
+    if settings.efficientnet:
+        models = build_efficientnet_comparison(
+            settings.efficientnet,
+            control=settings.control,
+            norm_eval=settings.norm_eval)
+    else:
+        models = build_comparison(
+            settings.depth,
+            control=settings.control,
+            norm_eval=settings.norm_eval)
     models = {k: _prepare(m, settings, device) for k, m in models.items()}
     height, width = settings.resolution
     inputs = torch.randn(
@@ -200,6 +213,7 @@ def format_table(result: BenchmarkResult) -> str:
             ('frozen (norm_eval=True)' if s.norm_eval else
              'with batch statistics (norm_eval=False)'))
     threads = torch.get_num_threads() if s.device == 'cpu' else '-'
+    base = result.baseline.split('-')[0]  # ResNet, PlainEfficientNet
     lines = [
         f'{what}; input {s.batch}x3x{height}x{width}, device {s.device}, '
         f'threads {threads}, '
@@ -208,9 +222,9 @@ def format_table(result: BenchmarkResult) -> str:
         f'{CLOCK_NAMES[s.clock]}' +
         (', freed memory retained' if s.retain_freed_memory else ''),
         '',
-        '| backbone | median (ms) | min (ms) | median / ResNet '
-        '| min / ResNet | paired / ResNet | peak memory (MiB) '
-        '| memory / ResNet | page faults / step |',
+        f'| backbone | median (ms) | min (ms) | median / {base} '
+        f'| min / {base} | paired / {base} | peak memory (MiB) '
+        f'| memory / {base} | page faults / step |',
         '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     base_peak = result.peak_bytes.get(result.baseline)

@@ -20,10 +20,11 @@ gives two counts, both from forward hooks on the leaf modules:
 
 ECA's pooling is functional here (``ECAModule`` has no pooling module), so
 each ECA is charged the cost of the ``AdaptiveAvgPool2d`` of the reference
-implementation, on its block's output shape; its ``Conv1d`` is counted as
-a convolution. Hooks on the norms make the ECA blocks take the paper's
-formulation (see :mod:`mmdet_eca.layers.eca_residual`), so the counts are
-those of the model as the paper wrote it.
+implementation, on its block's output shape (on its input's in an
+EfficientNet block, where it attends to the mid channels); its ``Conv1d``
+is counted as a convolution. Hooks on the norms make the ECA blocks take
+the paper's formulation (see :mod:`mmdet_eca.layers.eca_residual`), so the
+counts are those of the model as the paper wrote it.
 """
 import math
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
+from mmdet_eca.backbones.eca_efficientnet import (ECAEdgeResidual,
+                                                  ECAMBConv)
 from mmdet_eca.layers import ECAModule
 
 
@@ -94,6 +97,12 @@ def _eca_pooling(block, x, y) -> Tuple[int, int]:
     return 0, n * c * (math.prod(y.shape[2:]) + 1)
 
 
+def _pooled_input(eca, x, y) -> Tuple[int, int]:
+    # An EfficientNet block's ECA runs as a module, on the mid channels.
+    n, c = x[0].shape[:2]
+    return 0, n * c * (math.prod(x[0].shape[2:]) + 1)
+
+
 def count_complexity(model: nn.Module, *inputs: torch.Tensor) -> Complexity:
     """Count ``model``'s parameters and the operations of ``model(*inputs)``.
 
@@ -124,7 +133,10 @@ def count_complexity(model: nn.Module, *inputs: torch.Tensor) -> Complexity:
 
     handles = []
     for module in model.modules():
-        if isinstance(getattr(module, 'eca', None), ECAModule):
+        if isinstance(module, (ECAMBConv, ECAEdgeResidual)):
+            handles.append(
+                module.eca.register_forward_hook(hook_for(_pooled_input)))
+        elif isinstance(getattr(module, 'eca', None), ECAModule):
             handles.append(
                 module.register_forward_hook(hook_for(_eca_pooling)))
         if next(module.children(), None) is not None:
@@ -185,17 +197,32 @@ def complexity_report(backbone: nn.Module, name: str, batch: int,
     Returns:
         str: A Markdown table and a note on reading it against the paper.
     """
+    return complexity_table({name: backbone}, batch, resolution)
+
+
+def complexity_table(backbones: Dict[str, nn.Module], batch: int,
+                     resolution: Tuple[int, int]) -> str:
+    """:func:`complexity_report` of several backbones in one table, e.g.
+    ECA-EfficientNet beside MMDetection's EfficientNet (SE).
+
+    Args:
+        backbones (dict[str, nn.Module]): Names and backbones.
+        batch (int): Images per forward.
+        resolution (tuple[int, int]): Input (H, W).
+    """
     inputs = torch.zeros(batch, 3, *resolution)
-    was_training = backbone.training
-    backbone.eval()
-    with torch.no_grad():
-        channels = backbone(inputs)[-1].shape[1]
-    backbone.train(was_training)
-    rows = [(f'{name} backbone (as in a detector)',
-             count_complexity(backbone, inputs)),
-            (f'{name} + ImageNet head (avg pool, fc {channels}->1000)',
-             count_complexity(ImageNetClassifier(backbone, channels),
-                              inputs))]
+    rows = []
+    for name, backbone in backbones.items():
+        was_training = backbone.training
+        backbone.eval()
+        with torch.no_grad():
+            channels = backbone(inputs)[-1].shape[1]
+        backbone.train(was_training)
+        rows += [(f'{name} backbone (as in a detector)',
+                  count_complexity(backbone, inputs)),
+                 (f'{name} + ImageNet head (avg pool, fc {channels}->1000)',
+                  count_complexity(
+                      ImageNetClassifier(backbone, channels), inputs))]
     height, width = resolution
     lines = [
         f'input {batch}x3x{height}x{width}', '',
