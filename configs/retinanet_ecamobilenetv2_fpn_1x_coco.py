@@ -1,10 +1,12 @@
 # RetinaNet with an ECA-MobileNetV2 backbone: MMDetection's own
 # retinanet_r50_fpn_1x_coco with the backbone swapped, the FPN given its
-# channels, and the learning rate scaled to the batch actually used.
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
-# the lr is written for 8 GPUs x 2 images: scale it to the real batch
-custom_hooks = [dict(type='ScaleLRHook', base_batch_size=16)]
+# channels, and mmdet_eca's runtime (checked runs, see
+# _base_/eca_runtime.py).
+_base_ = [
+    'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+    './_base_/eca_runtime.py'
+]
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 model = dict(
     backbone=dict(

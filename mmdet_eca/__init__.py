@@ -5,20 +5,23 @@ registries, so a config needs only::
 
     custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
 
-It also lets ``torch.load`` (weights-only since torch 2.6) read the
-checkpoints MMEngine writes, so ``--resume`` and ``tools/test.py`` work.
+Its one process-wide effect: it lets ``torch.load`` (weights-only since
+torch 2.6) read what MMEngine puts into checkpoints (see
+:mod:`mmdet_eca.engine.safe_load`), so resuming and testing work.
 """
 from . import checkpoint  # noqa: F401  (weight conversion)
 from .backbones import ECAMobileNetV2, ECAResNet, ECAResNetV1d
-from .engine import (AtomicCheckpointHook, SafeRunner,
-                     allow_mmengine_checkpoints)
-from .hooks import ScaleLRHook
+from .engine import (AtomicCheckpointHook, CheckedLoadHook, RandomStateHook,
+                     SafeRunner, ScaleLRHook, allow_mmengine_checkpoints)
+from .errors import CheckpointError, ConfigError, DataError, MissingFileError
 from .layers import ECAModule, eca_kernel_size
-
-__version__ = '0.1.0'
+from .version import __version__
 
 allow_mmengine_checkpoints()
 
-__all__ = ['ECAMobileNetV2', 'ECAModule', 'ECAResNet', 'ECAResNetV1d',
-           'eca_kernel_size', 'AtomicCheckpointHook', 'SafeRunner',
-           'ScaleLRHook']
+__all__ = [
+    'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
+    'ConfigError', 'DataError', 'ECAMobileNetV2', 'ECAModule', 'ECAResNet',
+    'ECAResNetV1d', 'MissingFileError', 'RandomStateHook', 'SafeRunner',
+    'ScaleLRHook', '__version__', 'eca_kernel_size'
+]

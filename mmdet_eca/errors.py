@@ -1,9 +1,9 @@
 """The exceptions bad input raises.
 
 Each message is one line meant for users: it names the file, config entry
-or value at fault and says what was expected instead. They subclass
-``ValueError``, so code that catches MMEngine's or torch's value errors
-still catches them.
+or value at fault and says what was expected instead. They subclass the
+built-in exception of their kind (``ValueError``, ``FileNotFoundError``),
+so code that catches those still catches them.
 """
 
 
@@ -18,3 +18,7 @@ class ConfigError(ValueError):
 
 class DataError(ValueError):
     """An annotation file or an image that cannot be used."""
+
+
+class MissingFileError(FileNotFoundError):
+    """A file or folder named in the config does not exist."""

@@ -13,7 +13,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     osp.relpath(p, REPO)
     for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                       recursive=True))
+                       recursive=True) if '_base_' not in p)
 COCO_CONFIGS = [c for c in CONFIGS if c.endswith('_coco.py')]
 
 
@@ -29,7 +29,12 @@ def test_coco_config_uses_eca_and_mmdet_bases(config):
     assert cfg.custom_imports == dict(
         imports=['mmdet_eca'], allow_failed_imports=False)
     assert cfg.model.backbone.type.startswith('ECA')
-    assert dict(type='ScaleLRHook', base_batch_size=16) in cfg.custom_hooks
+    # the project's runtime (configs/_base_/eca_runtime.py)
+    assert cfg.runner_type == 'SafeRunner'
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        'ScaleLRHook', 'RandomStateHook', 'CheckedLoadHook']
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=16)
     # COCO 2017 in MMDetection's layout
     assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
     assert cfg.val_evaluator.type == 'CocoMetric'
@@ -43,7 +48,7 @@ def inherits_mmdet(path):
     """Whether the config, or the shipped config it inherits, has an
     ``mmdet::`` base."""
     source = open(path).read()
-    if "_base_ = 'mmdet::" in source or "'mmdet::_base_/" in source:
+    if re.search(r"^_base_ = \[?\s*'mmdet::", source, re.M):
         return True
     local = re.search(r"^_base_ = '\./(\S+\.py)'", source, re.M)
     return bool(local) and inherits_mmdet(

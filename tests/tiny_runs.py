@@ -67,5 +67,6 @@ def tiny_config(config_file, data_root, work_dir, batch_size=2,
         type='EpochBasedTrainLoop', max_epochs=max_epochs,
         val_interval=max_epochs)
     cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    # every epoch's checkpoint kept; the config's hook type stays
+    cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=-1)
     return cfg

@@ -9,8 +9,9 @@ import argparse
 import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
-from mmdet_eca.engine import check_checkpoint_fits, run_tool
 from demo_utils import draw_predictions, list_images
+from mmdet_eca.engine import (add_debug_argument, check_checkpoint_fits,
+                              run_tool)
 
 EXAMPLES = """examples:
   python tools/infer.py demo.jpg CONFIG CHECKPOINT --out-dir vis
@@ -35,10 +36,7 @@ def parse_args(argv=None):
                         help='draw predictions scoring at least this')
     parser.add_argument('--device', default='cpu',
                         help="device to run on, e.g. 'cpu' or 'cuda:0'")
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the full traceback when something fails')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -1,16 +1,17 @@
-"""Evaluate a checkpoint with an mmdet-eca config (MMDetection's
-tools/test.py command line). A thin CLI over :mod:`mmdet_eca.engine`.
+"""Test (and evaluate) a checkpoint: MMDetection's tools/test.py, as an
+example over :mod:`mmdet_eca.engine.defaults`.
 
-The checkpoint must fit the config's model exactly; otherwise, and on any
-other bad input, the tool ends with one line, ``error: ...``, and exit
-status 1 rather than evaluating a half-loaded model.
+With the shipped configs the checkpoint must fit the model exactly
+(``CheckedLoadHook``); that, and any other bad input, ends with one line,
+``error: ...``, and exit status 1 rather than evaluating a half-loaded
+model.
 """
 import argparse
 import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
 from mmdet_eca.engine import (add_runner_arguments, build_runner,
-                              check_test_files, close_distributed, load_config,
+                              close_distributed, load_config,
                               parse_runner_args, run_tool, setup_test_config)
 
 EXAMPLES = """examples:
@@ -46,7 +47,6 @@ def evaluate(args) -> dict:
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_test_config(cfg, args.checkpoint, args.out, args.show_dir)
-    check_test_files(cfg)
     metrics = build_runner(cfg).test()
     close_distributed()
     return metrics

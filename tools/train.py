@@ -1,19 +1,19 @@
-"""Train a detector with an mmdet-eca config (MMDetection's tools/train.py
-command line). A thin CLI over :mod:`mmdet_eca.engine`.
+"""Train a detector: MMDetection's tools/train.py, as an example over
+:mod:`mmdet_eca.engine.defaults`.
 
-Bad input (a missing file, a config typo, a broken annotation file or
-checkpoint) ends with one line, ``error: ...``, and exit status 1; checkpoints
-are saved atomically, so ``--resume`` after a crash continues from the last
-complete one.
+It runs the same path as MMDetection's own tool (the config's runner and
+hooks give the crash-safe checkpoints, lossless resume and checked
+loading), and ends bad input (a missing file, a config typo, a broken
+annotation file or checkpoint) with one line, ``error: ...``, and exit
+status 1.
 """
 import argparse
 import sys
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones and hooks)
 from mmdet_eca.engine import (add_runner_arguments, build_runner,
-                              check_train_files, close_distributed,
-                              load_config, parse_runner_args, run_tool,
-                              setup_train_config)
+                              close_distributed, load_config,
+                              parse_runner_args, run_tool, setup_train_config)
 
 EXAMPLES = """examples:
   python tools/train.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
@@ -55,7 +55,6 @@ def train(args) -> None:
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     setup_train_config(cfg, args.amp, args.auto_scale_lr, args.resume)
-    check_train_files(cfg)
     build_runner(cfg).train()
     close_distributed()
 

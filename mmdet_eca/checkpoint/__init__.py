@@ -13,7 +13,7 @@ from ..errors import CheckpointError
 from .convert import (SOURCE_FORMATS, ConversionResult, convert,
                       convert_state_dict, identify_format, inspect_checkpoint,
                       unwrap_checkpoint)
-from .io import load_checkpoint_file, save_checkpoint
+from .io import load_checkpoint_file, save_checkpoint, state_dict_of
 from .mmdet_v1 import (DetectorUpgrade, convert_mmdet_v1,
                        is_mmdet_v1_checkpoint, read_mmdet_v1,
                        upgrade_checkpoint)
@@ -30,5 +30,6 @@ __all__ = [
     'detect_backbone', 'format_report', 'format_upgrade_report',
     'identify_format', 'inspect_checkpoint', 'is_mmdet_v1_checkpoint',
     'load_checkpoint_file', 'read_mmdet_v1', 'save_checkpoint',
-    'unwrap_checkpoint', 'upgrade_checkpoint', 'upgrade_state_dict'
+    'state_dict_of', 'unwrap_checkpoint', 'upgrade_checkpoint',
+    'upgrade_state_dict'
 ]

@@ -34,7 +34,7 @@ from ..backbones.timm_keys import (TIMM_HEAD, convert_timm_resnet_d,
 from ..errors import CheckpointError
 from ..version import __version__
 from .efficientnet import EFFICIENTNET_FORMATS, convert_efficientnet
-from .io import load_checkpoint_file, save_checkpoint
+from .io import load_checkpoint_file, save_checkpoint, state_dict_of
 from .spec import BackboneSpec, check_state_dict, detect_backbone
 
 SOURCE_FORMATS = {
@@ -101,21 +101,7 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], bool]:
     Raises:
         CheckpointError: If there is no state dict of tensors.
     """
-    expected = ("expected a state_dict of tensors or a dict with a "
-                "'state_dict' entry")
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointError(
-            f'holds a {type(checkpoint).__name__}; {expected}')
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state_dict, Mapping) or not state_dict:
-        raise CheckpointError(f"has an empty or invalid 'state_dict'; "
-                              f'{expected}')
-    bad = [k for k, v in state_dict.items() if not isinstance(v, Tensor)]
-    if bad:
-        keys = ', '.join(repr(k) for k in list(checkpoint)[:5])
-        raise CheckpointError(f'has no state_dict (top-level keys {keys}'
-                              f"{', ...' if len(checkpoint) > 5 else ''}); "
-                              f'{expected}')
+    state_dict = state_dict_of(checkpoint)
     stripped = {
         (k[len('module.'):] if k.startswith('module.') else k): v
         for k, v in state_dict.items()

@@ -8,13 +8,14 @@ into place, so an interrupted run never leaves a half-written checkpoint.
 import os
 import pickle
 import re
-import secrets
 import warnings
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Mapping
 
 import torch
+from torch import Tensor
 
 from ..errors import CheckpointError
+from ..fileio import atomic_write
 
 _ZIP_MAGIC = b'PK\x03\x04'  # torch.save's default (zip) format
 _PICKLE_MAGIC = b'\x80'  # legacy torch.save format: a pickle stream
@@ -74,6 +75,34 @@ def load_checkpoint_file(path: str) -> Any:
             f'torch.load failed with {reason.splitlines()[0]}') from err
 
 
+def state_dict_of(checkpoint: Any) -> Mapping[str, Tensor]:
+    """The weights a loaded checkpoint holds: its ``'state_dict'`` entry, or
+    the checkpoint itself when that is a state dict (torch's ``_metadata``
+    is kept, as BatchNorm loading reads its versions).
+
+    Args:
+        checkpoint (Any): What :func:`load_checkpoint_file` returned.
+
+    Raises:
+        CheckpointError: If there is no non-empty state dict of tensors.
+    """
+    expected = ("expected a state_dict of tensors or a dict with a "
+                "'state_dict' entry")
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(
+            f'holds a {type(checkpoint).__name__}; {expected}')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, Mapping) or not state_dict:
+        raise CheckpointError(f"has an empty or invalid 'state_dict'; "
+                              f'{expected}')
+    if not all(isinstance(v, Tensor) for v in state_dict.values()):
+        keys = ', '.join(repr(k) for k in list(checkpoint)[:5])
+        more = ', ...' if len(checkpoint) > 5 else ''
+        raise CheckpointError(f'has no state_dict (top-level keys {keys}'
+                              f'{more}); {expected}')
+    return state_dict
+
+
 def save_checkpoint(checkpoint: Dict, dst: str, force: bool = False) -> None:
     """Write ``checkpoint`` to ``dst`` through a temporary file.
 
@@ -94,51 +123,12 @@ def save_checkpoint(checkpoint: Dict, dst: str, force: bool = False) -> None:
                                 'name for the converted checkpoint')
     if os.path.exists(dst) and not force:
         raise FileExistsError(_exists_message(dst))
-    folder = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = _create_temporary(folder, os.path.basename(dst))
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with atomic_write(dst, 'wb', overwrite=force) as f:
             torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        if force:
-            os.replace(tmp, dst)
-        else:
-            _move_no_clobber(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _create_temporary(folder: str, name: str) -> Tuple[int, str]:
-    """Create ``folder/.name.<random>.tmp``; returns (fd, path).
-
-    Unlike ``tempfile.mkstemp`` (always mode 0600), this honours the
-    umask, so the renamed checkpoint gets the permissions of any file the
-    user creates.
-    """
-    while True:
-        path = os.path.join(folder, f'.{name}.{secrets.token_hex(4)}.tmp')
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                           0o666), path
-        except FileExistsError:
-            continue
+    except FileExistsError:  # dst appeared while writing
+        raise FileExistsError(_exists_message(dst)) from None
 
 
 def _exists_message(dst: str) -> str:
     return f'{dst}: already exists (overwrite it with --force)'
-
-
-def _move_no_clobber(tmp: str, dst: str) -> None:
-    """Rename ``tmp`` to ``dst`` unless ``dst`` appeared in the meantime."""
-    try:
-        # Unlike a rename, a hard link fails if dst exists.
-        os.link(tmp, dst)
-    except FileExistsError:
-        raise FileExistsError(_exists_message(dst)) from None
-    except OSError:  # a file system without hard links
-        if os.path.exists(dst):
-            raise FileExistsError(_exists_message(dst)) from None
-        os.replace(tmp, dst)

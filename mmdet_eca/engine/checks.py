@@ -9,7 +9,7 @@ are small, and a broken one (no 'annotations', say) can load without an
 error and give meaningless metrics. A broken training annotation file
 (not JSON, not an object, no 'images' or 'categories', or, with
 MMDetection's default ``filter_empty_gt``, no 'annotations') fails while
-its dataset loads, and :class:`SafeRunner` then names it (see
+its dataset loads, and :class:`~.runner.SafeRunner` then names it (see
 :func:`annotation_problem`), so COCO's 450 MB train file is parsed once.
 The images a dataset lists are checked once it is built
 (:mod:`.image_check`).
@@ -20,15 +20,14 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from ..errors import DataError
+from ..errors import DataError, MissingFileError
+from ..fileio import is_remote
 
 COCO_HINT = ('COCO 2017 is expected as data/coco/annotations/'
              'instances_{train,val}2017.json with the images in '
              'data/coco/train2017/ and data/coco/val2017/ (download it from '
              'the COCO website, or point the config at your copy with '
              '--cfg-options or data_root)')
-_REMOTE = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
-           'mmcls://', 'modelzoo://', 's3://')
 
 
 DEMO_HINT = 'python tools/demo.py generates the demo dataset there'
@@ -43,10 +42,6 @@ def data_hint(path: str) -> str:
     if 'demo_shapes' in path:
         return DEMO_HINT
     return DATA_HINT
-
-
-class MissingFileError(FileNotFoundError):
-    """A file or folder named in the config does not exist."""
 
 
 def _datasets(cfg, key: str) -> Iterator[Tuple[str, dict]]:
@@ -108,7 +103,7 @@ def check_pretrained(cfg: Config) -> None:
     if not isinstance(init_cfg, dict) or init_cfg.get('type') != 'Pretrained':
         return
     path = init_cfg.get('checkpoint')
-    if path and not path.startswith(_REMOTE) and not osp.isfile(path):
+    if path and not is_remote(path) and not osp.isfile(path):
         raise MissingFileError(
             f'pretrained backbone checkpoint {path} not found '
             '(model.backbone.init_cfg.checkpoint): convert the official '
@@ -164,10 +159,6 @@ def coco_problem(path: str, need_annotations: bool = True) -> Optional[str]:
     return None
 
 
-def _local(path) -> bool:
-    return isinstance(path, str) and '://' not in path
-
-
 def _evaluators(cfg, key: str) -> List[dict]:
     evaluators = cfg.get(key) or []
     if isinstance(evaluators, dict) and 'metrics' in evaluators:
@@ -193,7 +184,7 @@ def annotation_problem(loader: dict, key: str,
         if not ann:
             continue
         path = osp.join(dataset.get('data_root') or '', ann)
-        if _local(path) and osp.isfile(path):
+        if not is_remote(path) and osp.isfile(path):
             problem = coco_problem(path, need_annotations)
             if problem:
                 where = f' ({name}.ann_file)' if key else ''
@@ -204,7 +195,7 @@ def annotation_problem(loader: dict, key: str,
 def evaluator_problem(evaluator: dict, key: str) -> Optional[str]:
     """Like :func:`annotation_problem`, for an evaluator config."""
     ann = evaluator.get('ann_file')
-    if not ann or not _local(ann) or not osp.isfile(ann):
+    if not ann or is_remote(ann) or not osp.isfile(ann):
         return None
     problem = coco_problem(ann, not evaluator.get('format_only', False))
     if problem:
@@ -237,8 +228,8 @@ def check_train_files(cfg: Config) -> None:
     check_annotation_format(cfg, loaders[1:])
     check_pretrained(cfg)
     resume_from = cfg.get('load_from')
-    if resume_from and not osp.isfile(resume_from) and \
-            not resume_from.startswith(_REMOTE):
+    if resume_from and not is_remote(resume_from) and \
+            not osp.isfile(resume_from):
         raise MissingFileError(f'checkpoint {resume_from} not found '
                                '(--resume / load_from)')
 
@@ -248,6 +239,6 @@ def check_test_files(cfg: Config) -> None:
     check_data(cfg, ['test_dataloader'])
     check_annotation_format(cfg, ['test_dataloader'])
     checkpoint = cfg.get('load_from')
-    if checkpoint and not checkpoint.startswith(_REMOTE) and \
+    if checkpoint and not is_remote(checkpoint) and \
             not osp.isfile(checkpoint):
         raise MissingFileError(f'checkpoint {checkpoint} not found')

@@ -9,10 +9,7 @@ import cv2
 import numpy as np
 
 from ..errors import DataError
-
-
-def _local(path) -> bool:
-    return isinstance(path, str) and '://' not in path
+from ..fileio import is_remote
 
 
 # Leading bytes of the formats OpenCV reads that datasets use; a file that
@@ -55,7 +52,7 @@ def _image_paths(dataset) -> List[str]:
     paths = {}
     for i in range(len(dataset)):
         path = dataset.get_data_info(i).get('img_path')
-        if _local(path):
+        if isinstance(path, str) and not is_remote(path):
             paths[path] = None  # ordered and without repeats
     return list(paths)
 

@@ -103,12 +103,24 @@ def test_timm_kernel_sizes_are_checked_after_renaming():
             state, strict=False)
 
 
-def test_tiered_stem_is_rejected():
+def test_tiered_stem_is_rejected(tmp_path):
     # ecaresnet26t/50t: a 24-32-64 stem mmdet's ResNetV1d cannot build
     state = timm_resnet_d(50, stem=(24, 32)).state_dict()
-    with pytest.raises(CheckpointError, match=r"'stem.0.weight' has shape "
-                       r'\[24, 3, 3, 3\], expected \[32, 3, 3, 3\]'):
+    tiered = r"has timm's tiered stem \(24-32-64 channels, as ecaresnet26t"
+    with pytest.raises(CheckpointError, match=tiered):
         convert_state_dict(state)
+    # ecaresnet26t: its 2-2-2-2 blocks are no ResNet depth, but the stem
+    # is what rules it out
+    small = timm_resnet_d(26, stem=(24, 32)).state_dict()
+    with pytest.raises(CheckpointError, match=tiered):
+        convert_state_dict(small)
+    # so does loading, through init_cfg, instead of leaving the stem random
+    path = tmp_path / 'ecaresnet50t.pth'
+    torch.save(state, path)
+    model = ECAResNetV1d(
+        depth=50, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(ValueError, match=tiered):
+        model.init_weights()
 
 
 def test_squeeze_excitation_and_plain_resnet_d_are_rejected():

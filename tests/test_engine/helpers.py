@@ -10,7 +10,7 @@ DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py')
 def deterministic_config(data_root, work_dir, max_keep_ckpts=-1):
     """The demo config on the tiny dataset: 2 epochs of 2 iterations, a
     checkpoint per epoch, no validation, deterministic, with the demo's
-    random flips and ScaleLRHook (both must survive a resume)."""
+    random flips and the shipped hooks (all must survive a resume)."""
     cfg = tiny_config(DEMO, data_root, work_dir, max_epochs=2)
     cfg.randomness = dict(seed=0, deterministic=True)
     # the val dataloader would draw from the global torch generator
@@ -18,9 +18,10 @@ def deterministic_config(data_root, work_dir, max_keep_ckpts=-1):
     # is the demo's, untouched
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
-    cfg.custom_hooks = [dict(type='ScaleLRHook', base_batch_size=16)]
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=max_keep_ckpts)
+    cfg.auto_scale_lr.base_batch_size = 16
+    # the shipped hooks (configs/_base_/eca_runtime.py) stay as they are
+    cfg.default_hooks.checkpoint.update(
+        interval=1, max_keep_ckpts=max_keep_ckpts)
     assert any(t['type'] == 'RandomFlip'
                for t in cfg.train_dataloader.dataset.pipeline)
     return cfg

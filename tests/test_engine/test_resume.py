@@ -39,9 +39,10 @@ def _assert_same_training_state(straight, resumed):
     state = straight['optimizer']['state']
     assert state and state.keys() == resumed['optimizer']['state'].keys()
     for key, buffers in state.items():
-        assert torch.equal(buffers['momentum_buffer'],
-                           resumed['optimizer']['state'][key]
-                           ['momentum_buffer'])
+        other = resumed['optimizer']['state'][key]
+        assert buffers.keys() == other.keys()
+        for name, value in buffers.items():  # SGD's momentum, AdamW's moments
+            assert torch.equal(value, other[name]), (key, name)
     assert straight['param_schedulers'] == resumed['param_schedulers']
 
 

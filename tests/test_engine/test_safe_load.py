@@ -10,7 +10,8 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 import mmdet_eca  # noqa: F401  (allow-lists the checkpoint globals)
-from mmdet_eca.engine import CheckpointError, read_checkpoint
+from mmdet_eca.engine import read_checkpoint
+from mmdet_eca.errors import CheckpointError
 from mmdet_eca.engine.safe_load import history_buffer_method
 
 # Everything beyond torch's own types that a detector checkpoint written by

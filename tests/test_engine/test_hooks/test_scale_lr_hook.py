@@ -12,10 +12,9 @@ from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
 import mmdet_eca  # noqa: F401  (registers ScaleLRHook, allows resume)
 from mmdet_eca.engine import build_runner
-from mmdet_eca.hooks import ScaleLRHook
-from mmdet_eca.hooks import lr_scaling_hook
+from mmdet_eca.engine.hooks import ScaleLRHook, scale_lr_hook
 
-import scale_lr_toy as toy
+from . import scale_lr_toy as toy
 
 REL = 1e-9
 
@@ -176,7 +175,7 @@ def test_nonfinite_on_another_process_stops_all(monkeypatch):
         assert op == 'max'
         flag.fill_(1.0)
 
-    monkeypatch.setattr(lr_scaling_hook, 'all_reduce', other_rank_saw_nan)
+    monkeypatch.setattr(scale_lr_hook, 'all_reduce', other_rank_saw_nan)
     hook = ScaleLRHook(base_batch_size=16)
     hook.factor, hook.effective_batch = 0.25, 4
     runner = MagicMock(world_size=2, iter=9, epoch=0)
@@ -184,7 +183,7 @@ def test_nonfinite_on_another_process_stops_all(monkeypatch):
     with pytest.raises(FloatingPointError, match='another process.*iter 10'):
         hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(1.)))
 
-    monkeypatch.setattr(lr_scaling_hook, 'all_reduce', lambda flag, op: None)
+    monkeypatch.setattr(scale_lr_hook, 'all_reduce', lambda flag, op: None)
     hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(1.)))
 
 
@@ -223,4 +222,4 @@ def test_images_per_gpu_from_batch_sampler():
     loader = DataLoader(
         data, batch_sampler=BatchSampler(SequentialSampler(data), 3, False))
     assert loader.batch_size is None
-    assert lr_scaling_hook._images_per_gpu(loader) == 3
+    assert scale_lr_hook._images_per_gpu(loader) == 3

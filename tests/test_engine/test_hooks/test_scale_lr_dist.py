@@ -16,7 +16,7 @@ import pytest
 import mmdet_eca  # noqa: F401  (registers ScaleLRHook)
 from mmdet_eca.engine import build_runner
 
-import scale_lr_toy as toy
+from . import scale_lr_toy as toy
 
 HERE = osp.dirname(osp.abspath(__file__))
 REL = 1e-9

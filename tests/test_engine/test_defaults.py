@@ -1,12 +1,12 @@
-"""The one-line messages of mmdet_eca.engine.errors and .explain, without
-running a tool."""
+"""The one-line messages of mmdet_eca.engine.defaults and .explain,
+without running a tool."""
 import pytest
 from mmdet.registry import MODELS
 from mmengine.config import Config
 
 from mmdet_eca import ECAResNet, ECAResNetV1d
-from mmdet_eca.engine import (ConfigError, DataError, error_line,
-                              explain_build_error, run_tool)
+from mmdet_eca.engine import error_line, explain_build_error, run_tool
+from mmdet_eca.errors import ConfigError, DataError
 from mmdet_eca.engine.explain import init_arguments
 
 

@@ -6,11 +6,15 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
+from mmengine.hooks import CheckpointHook
+from mmengine.runner import Runner
 
-from mmdet_eca.engine import AtomicCheckpointHook, SafeRunner, build_runner
+from mmdet_eca.engine import (AtomicCheckpointHook, CheckedLoadHook,
+                              RandomStateHook, SafeRunner, build_runner)
 from .crash_in_save import CRASH_EXIT_CODE
-from .helpers import REPO, deterministic_config
+from ..helpers import REPO, deterministic_config
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -59,11 +63,13 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(
                   if p.name.startswith('epoch_')) == ['epoch_2.pth']
 
 
-def test_safe_runner_uses_the_atomic_hook(shapes_data, tmp_path):
+@pytest.mark.parametrize('build', [build_runner, Runner.from_cfg])
+def test_the_config_selects_the_hooks(shapes_data, tmp_path, build):
+    # through SafeRunner (runner_type) and through a plain Runner alike
     cfg = deterministic_config(shapes_data, tmp_path)
-    runner = build_runner(cfg)
-    assert isinstance(runner, SafeRunner)
-    hooks = [h for h in runner.hooks if isinstance(h, AtomicCheckpointHook)]
-    assert len(hooks) == 1 and hooks[0].max_keep_ckpts == -1
-    # the config says CheckpointHook: the swap is not written back into it
-    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
+    runner = build(cfg)
+    hooks = {type(h): h for h in runner.hooks}
+    assert hooks[AtomicCheckpointHook].max_keep_ckpts == -1
+    assert CheckpointHook not in hooks  # replaced, not joined
+    assert RandomStateHook in hooks and CheckedLoadHook in hooks
+    assert isinstance(runner, SafeRunner) == (build is build_runner)

@@ -211,6 +211,8 @@ def make_cfg(work_dir: str,
         experiment_name=f'scale_lr_{next(_names)}',
         work_dir=work_dir,
         launcher=launcher,
+        # SafeRunner runs launcher='pytorch' on CPU (gloo)
+        runner_type='SafeRunner',
         model=dict(type='ScaleLRToyModel'),
         train_dataloader=dict(
             dataset=dict(type='ScaleLRToyDataset', nan_from=nan_from),

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from mmdet_eca.engine import CheckpointError, load_weights, misfit
+from mmdet_eca.engine import load_weights, misfit
+from mmdet_eca.errors import CheckpointError
 
 
 def model():

@@ -15,7 +15,7 @@ from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
-from .atomic import commit_file, write_text_atomic
+from ...fileio import commit_file, write_text_atomic
 
 PARTIAL_SUFFIX = '.tmp'
 
@@ -40,8 +40,9 @@ class AtomicCheckpointHook(CheckpointHook):
     A crash at any point leaves ``last_checkpoint`` naming a complete file,
     so ``--resume`` continues from the last finished save. Remote
     ``out_dir`` (``s3://`` ...) keeps MMEngine's behaviour. All arguments
-    are ``CheckpointHook``'s; :class:`SafeRunner` puts this hook in place of
-    a plain ``CheckpointHook``, or set ``default_hooks.checkpoint.type``.
+    are ``CheckpointHook``'s. Configs select it in place of MMEngine's::
+
+        default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
     """
 
     def _is_local(self) -> bool:

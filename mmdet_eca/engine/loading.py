@@ -17,9 +17,12 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmengine.runner.checkpoint import load_state_dict as mmengine_load
 from torch import Tensor, nn
 
-from ..checkpoint import CheckpointError, load_checkpoint_file
+from ..checkpoint import load_checkpoint_file, state_dict_of
+from ..errors import CheckpointError
+from ..fileio import is_remote
 
-_REMOTE = re.compile(r'^[\w-]+://')
+# MMEngine's default: weights saved from a wrapped (DDP) model
+MODULE_PREFIX = ((r'^module\.', ''), )
 
 
 def read_checkpoint(filename: str) -> Any:
@@ -34,7 +37,7 @@ def read_checkpoint(filename: str) -> Any:
             missing, not a checkpoint, truncated, or holds pickled objects
             other than weights and MMEngine's logs.
     """
-    if _REMOTE.match(filename):
+    if is_remote(filename):
         return _load_checkpoint(filename, map_location='cpu')
     try:
         return load_checkpoint_file(filename)
@@ -42,20 +45,13 @@ def read_checkpoint(filename: str) -> Any:
         raise CheckpointError(f'{filename}: {err}') from err
 
 
-def weights_of(checkpoint: Any, filename: str) -> 'OrderedDict[str, Tensor]':
-    """The state dict of a loaded checkpoint (``checkpoint['state_dict']``
-    or the checkpoint itself), keeping torch's ``_metadata``."""
-    expected = "expected a dict with a 'state_dict' of tensors"
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointError(f'{filename}: holds a '
-                              f'{type(checkpoint).__name__}; {expected}')
-    state = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state, Mapping) or not state or not all(
-            isinstance(v, Tensor) for v in state.values()):
-        keys = ', '.join(repr(k) for k in list(checkpoint)[:5])
-        raise CheckpointError(f'{filename}: has no state_dict of tensors '
-                              f'(top-level keys {keys}); {expected}')
-    return state
+def weights_of(checkpoint: Any, filename: str) -> Mapping[str, Tensor]:
+    """:func:`~mmdet_eca.checkpoint.state_dict_of`, naming ``filename`` in
+    its error."""
+    try:
+        return state_dict_of(checkpoint)
+    except CheckpointError as err:
+        raise CheckpointError(f'{filename}: {err}') from err
 
 
 def _revise(state: Mapping, revise_keys: Sequence[Tuple[str, str]]):
@@ -105,25 +101,26 @@ def misfit(model: nn.Module, state: Mapping) -> Optional[str]:
     return None
 
 
-def load_weights(model: nn.Module,
-                 checkpoint: Any,
-                 filename: str,
-                 strict: bool = True,
-                 revise_keys: Sequence[Tuple[str, str]] = (
-                     (r'^module\.', ''), ),
-                 logger=None) -> None:
-    """Load a checkpoint's weights into ``model``.
+def check_weights(model: nn.Module,
+                  checkpoint: Any,
+                  filename: str,
+                  strict: bool = True,
+                  revise_keys: Sequence[Tuple[str, str]] = MODULE_PREFIX
+                  ) -> Mapping[str, Tensor]:
+    """Raise if a checkpoint's weights would load wrongly into ``model``.
 
     Args:
         model (nn.Module): The (unwrapped) model.
         checkpoint (Any): What :func:`read_checkpoint` returned.
         filename (str): Its file, for messages.
-        strict (bool): Require exactly the model's weights and shapes.
-            Otherwise MMEngine's non-strict loading (mismatches are logged
-            and skipped), as for fine-tuning. Defaults to True.
+        strict (bool): Require exactly the model's weights and shapes;
+            otherwise only some shared weight, as for fine-tuning.
+            Defaults to True.
         revise_keys (Sequence[tuple]): ``(pattern, replacement)`` applied
             to the checkpoint's keys. Defaults to stripping ``module.``.
-        logger: Where non-strict loading logs mismatches.
+
+    Returns:
+        Mapping[str, Tensor]: The weights, keys revised.
 
     Raises:
         CheckpointError: ``"<file>: does not fit the model: ..."`` naming
@@ -143,6 +140,31 @@ def load_weights(model: nn.Module,
                 pass  # the shape mismatches, which misfit() words
         raise CheckpointError(f'{filename}: does not fit the model: '
                               f'{problem}')
+    return state
+
+
+def load_weights(model: nn.Module,
+                 checkpoint: Any,
+                 filename: str,
+                 strict: bool = True,
+                 revise_keys: Sequence[Tuple[str, str]] = MODULE_PREFIX,
+                 logger=None) -> None:
+    """Load a checkpoint's weights into ``model`` after
+    :func:`check_weights`; non-strict loading is MMEngine's (mismatches
+    are logged to ``logger`` and skipped), as for fine-tuning.
+
+    Args:
+        model (nn.Module): The (unwrapped) model.
+        checkpoint (Any): What :func:`read_checkpoint` returned.
+        filename (str): Its file, for messages.
+        strict (bool): See :func:`check_weights`. Defaults to True.
+        revise_keys (Sequence[tuple]): See :func:`check_weights`.
+        logger: Where non-strict loading logs mismatches.
+
+    Raises:
+        CheckpointError: As :func:`check_weights`.
+    """
+    state = check_weights(model, checkpoint, filename, strict, revise_keys)
     with _model_errors(filename):
         if strict:
             model.load_state_dict(state, strict=True)
@@ -173,28 +195,3 @@ def resumable_problem(checkpoint: Any) -> Optional[str]:
                 "'message_hub'), only weights: it cannot be resumed from; "
                 'start from its weights with --cfg-options load_from=<file>')
     return None
-
-
-
-def check_checkpoint_fits(config: str, checkpoint: str) -> None:
-    """Build ``config``'s detector and load ``checkpoint`` into it strictly.
-
-    For tools that then load the checkpoint through MMDetection's
-    ``init_detector`` (non-strict), so that a checkpoint of another model
-    is refused in one line instead of predicting with random weights.
-
-    Raises:
-        MissingFileError: If ``config`` does not exist.
-        ConfigError: If the model fails to build (naming the entry).
-        CheckpointError: If the checkpoint cannot be read or does not fit.
-    """
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-
-    from .explain import explained
-    from .runner import load_config
-    cfg = load_config(config)
-    register_all_modules(init_default_scope=False)
-    with explained(cfg):
-        model = MODELS.build(cfg.model)
-    load_weights(model, read_checkpoint(checkpoint), checkpoint, strict=True)

@@ -17,6 +17,8 @@ from mmdet.registry import HOOKS
 # schedule towards the base-batch floor. `eta_min_ratio` is relative to the
 # base lr and needs nothing.
 _ABSOLUTE_LR_ATTRS = ('eta_min', 'min_values')
+# MMDetection's schedules: 8 GPUs x 2 images
+DEFAULT_BASE_BATCH_SIZE = 16
 
 
 def _images_per_gpu(dataloader) -> int:
@@ -103,15 +105,19 @@ class ScaleLRHook(Hook):
     processes at the same iteration, instead of training on NaN.
 
     Args:
-        base_batch_size (int): Total batch the configured lr is meant for
-            (GPUs x images per GPU of the schedule). Defaults to 16.
+        base_batch_size (int, optional): Total batch the configured lr is
+            meant for (GPUs x images per GPU of the schedule). None takes
+            the config's ``auto_scale_lr.base_batch_size`` (16 in
+            MMDetection's schedules), or 16 if it has none, so the base
+            batch is written once. Defaults to None.
         rule (str): ``'linear'`` or ``'sqrt'``. Defaults to ``'linear'``.
         stop_on_nonfinite (bool): Stop training at the first non-finite
             ``loss``. Costs one tiny all-reduce per iteration in distributed
             runs. Defaults to True.
 
     Examples:
-        >>> custom_hooks = [dict(type='ScaleLRHook', base_batch_size=16)]
+        >>> custom_hooks = [dict(type='ScaleLRHook')]
+        >>> auto_scale_lr = dict(enable=False, base_batch_size=16)
     """
 
     # before LoggerHook, ParamSchedulerHook and CheckpointHook, so a NaN
@@ -119,16 +125,18 @@ class ScaleLRHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def __init__(self,
-                 base_batch_size: int = 16,
+                 base_batch_size: Optional[int] = None,
                  rule: str = 'linear',
                  stop_on_nonfinite: bool = True) -> None:
-        if not isinstance(base_batch_size, int) or base_batch_size < 1:
+        if base_batch_size is not None and (
+                not isinstance(base_batch_size, int) or base_batch_size < 1):
             raise ValueError('ScaleLRHook: base_batch_size must be a '
                              f'positive int, got {base_batch_size!r}')
         if rule not in ('linear', 'sqrt'):
             raise ValueError("ScaleLRHook: rule must be 'linear' or 'sqrt', "
                              f'got {rule!r}')
-        self.base_batch_size = base_batch_size
+        self._given_base_batch_size = base_batch_size
+        self.base_batch_size = base_batch_size or DEFAULT_BASE_BATCH_SIZE
         self.rule = rule
         self.stop_on_nonfinite = stop_on_nonfinite
         self.factor: Optional[float] = None
@@ -151,8 +159,10 @@ class ScaleLRHook(Hook):
                 'the lr: set auto_scale_lr.enable=False (drop '
                 '--auto-scale-lr) and keep ScaleLRHook, which also handles '
                 'resume and gradient accumulation')
-        if auto and auto.get('base_batch_size', self.base_batch_size) != \
-                self.base_batch_size:
+        configured = (auto or {}).get('base_batch_size')
+        if self._given_base_batch_size is None:
+            self.base_batch_size = configured or DEFAULT_BASE_BATCH_SIZE
+        elif configured and configured != self.base_batch_size:
             runner.logger.warning(
                 f'ScaleLRHook: base_batch_size={self.base_batch_size} but '
                 f"auto_scale_lr.base_batch_size={auto['base_batch_size']}; "

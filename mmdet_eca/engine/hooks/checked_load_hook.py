@@ -1,0 +1,68 @@
+"""Check the checkpoint a run is about to load, before MMEngine loads it."""
+from typing import Optional, Tuple
+
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop, find_latest_checkpoint
+
+from ...errors import CheckpointError
+from ..loading import check_weights, read_checkpoint, resumable_problem
+
+
+def checkpoint_to_load(runner) -> Tuple[Optional[str], bool]:
+    """``(file, resuming)``: what ``Runner.load_or_resume`` is going to
+    load, in its order: an explicit resume file, the work dir's latest
+    checkpoint, or ``load_from``; ``(None, False)`` when nothing."""
+    if runner._has_loaded:
+        return None, False
+    if runner._resume:
+        found = runner._load_from or find_latest_checkpoint(runner.work_dir)
+        if found:
+            return found, True
+    return runner._load_from, False
+
+
+@HOOKS.register_module()
+class CheckedLoadHook(Hook):
+    """Refuse a checkpoint that would load wrongly, in one line naming it.
+
+    MMEngine reads a truncated file into torch's "PytorchStreamReader
+    failed reading zip archive" and loads every checkpoint non-strictly, so
+    a checkpoint of another model is tested or resumed with its
+    mismatched weights left random. Before MMEngine loads (``before_run``),
+    this hook reads the file with weights-only unpickling and checks it:
+
+    * testing or validating, and resuming: the weights must fit the model
+      exactly (names and shapes; an ECA backbone also names the kernel
+      sizes to set), and a resumed file must hold the training state;
+    * fine-tuning from ``load_from``: the file must be readable and share
+      weights with the model (mismatches stay allowed, as MMEngine does).
+
+    A failure raises :class:`~mmdet_eca.errors.CheckpointError`,
+    ``"<file>: <what is wrong; what was expected>"``, the last line a
+    stock tool prints. The file is then read a second time by MMEngine,
+    which keeps its loading (optimizer, schedulers, logs) unchanged.
+    Configs select it with::
+
+        custom_hooks = [dict(type='CheckedLoadHook')]
+    """
+
+    priority = 'VERY_HIGH'  # refuse before other hooks start their work
+
+    def before_run(self, runner) -> None:
+        filename, resuming = checkpoint_to_load(runner)
+        if filename is None:
+            return
+        checkpoint = read_checkpoint(filename)
+        if resuming:
+            problem = resumable_problem(checkpoint)
+            if problem:
+                raise CheckpointError(f'{filename}: {problem}')
+        # Runner.train() builds its train loop before before_run;
+        # test() and val() do not.
+        training = isinstance(runner._train_loop, BaseLoop)
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        check_weights(model, checkpoint, filename,
+                      strict=resuming or not training)

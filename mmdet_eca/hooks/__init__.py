@@ -1,3 +1,0 @@
-from .lr_scaling_hook import ScaleLRHook
-
-__all__ = ['ScaleLRHook']
