@@ -6,7 +6,11 @@ the official release (``eca_resnet50_k3557.pth.tar``, ...,
 ``eca_mobilenetv2_k13.pth.tar``) and timm's ``ecaresnet50d``/``101d``
 weights, prints the depth and per-stage kernel sizes found in the tensors,
 writes ``{'state_dict', 'meta'}`` without the classifier, and prints the
-backbone settings a config needs to load the result.
+backbone settings a config needs to load the result. EfficientNet weights
+with SE (the OpenMMLab classification release MMDetection's EfficientNet
+configs load, timm's ``efficientnet_b*``/``tf_efficientnet_b*``) become
+``ECAEfficientNet`` weights without the SE layers, which it names; the
+ECA layers then start from their initialisation.
 
 MMDetection 1.x detector files (the released Faster R-CNN, Mask R-CNN and
 RetinaNet) go to :func:`mmdet_eca.checkpoint.convert_mmdet_v1` instead,
@@ -24,6 +28,10 @@ EXAMPLES = """examples:
       checkpoints/eca_mobilenetv2_k13_mmdet.pth
   python tools/convert_eca_weights.py ecaresnet50d.pth \\
       checkpoints/ecaresnet50d_mmdet.pth
+  python tools/convert_eca_weights.py \\
+      efficientnet-b3_3rdparty_8xb32-aa_in1k_20220119-5b4887a0.pth \\
+      checkpoints/efficientnet-b3_eca_mmdet.pth
+      (EfficientNet with SE: all but the SE layers, for ECAEfficientNet)
   python tools/convert_eca_weights.py eca_resnet101_k3357.pth.tar
       (no destination: only report what the file holds)
   python tools/convert_eca_weights.py \\
@@ -40,15 +48,17 @@ then set the printed path in the config:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert official ECA-Net or timm ECA-ResNet-D ImageNet '
-        'weights into an mmdet_eca backbone checkpoint',
+        description='Convert official ECA-Net, timm ECA-ResNet-D or SE '
+        'EfficientNet ImageNet weights into an mmdet_eca backbone '
+        'checkpoint',
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         'src',
         help='source checkpoint: an official ECA-Net .pth.tar, a timm '
-        'ecaresnet50d/101d .pth, a state_dict of either, or a released '
-        'MMDetection 1.x ECA detector')
+        'ecaresnet50d/101d .pth, a state_dict of either, an SE '
+        'EfficientNet (OpenMMLab or timm), or a released MMDetection 1.x '
+        'ECA detector')
     parser.add_argument(
         'dst',
         nargs='?',
