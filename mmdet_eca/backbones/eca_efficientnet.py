@@ -201,11 +201,13 @@ class ECAEfficientNet(EfficientNet):
             sequence or a digit string. Defaults to ``'adaptive'``.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
-        **kwargs: Arguments of mmdet's ``EfficientNet``.
+        *args, **kwargs: The other arguments of mmdet's ``EfficientNet``,
+            in its order (``drop_path_rate``, ``out_indices``, ...).
     """
 
     def __init__(self,
                  arch: str = 'b0',
+                 *args,
                  eca_kernel_sizes: EfficientNetKernelSizes = 'adaptive',
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
@@ -213,7 +215,7 @@ class ECAEfficientNet(EfficientNet):
         self.block_settings = efficientnet_blocks(arch)
         self.eca_kernel_sizes = eca_kernel_sizes_for(
             self.block_settings, eca_kernel_sizes, eca_gamma, eca_beta)
-        super().__init__(arch=arch, **kwargs)
+        super().__init__(arch, *args, **kwargs)
         self.register_load_state_dict_post_hook(_report_attention_loading)
 
     def make_layer(self) -> None:
@@ -296,8 +298,10 @@ class ECAEfficientNet(EfficientNet):
         eca_keys = [k for k in local if is_eca_key(k)]
         # An ECA checkpoint loads as it is. So do detector checkpoints
         # without any attention: only a backbone-level load (init_cfg) of
-        # such a file is taken for a converted one.
-        if eca_keys or not local or not (se_keys or prefix == ''):
+        # EfficientNet weights without it is taken for a converted file.
+        without_eca = not eca_keys and (
+            se_keys or (prefix == '' and 'layers.0.conv.weight' in local))
+        if not without_eca:
             return super()._load_from_state_dict(state_dict, prefix, *args,
                                                  **kwargs)
         if not se_keys:

@@ -235,6 +235,20 @@ def test_missing_eca_weights_of_a_detector_are_not_hidden():
     assert all('.eca.' in k for k in incompatible.missing_keys)
 
 
+def test_foreign_weights_are_not_taken_for_an_efficientnet():
+    model = ECAEfficientNet(arch='b0', out_indices=(6, ))
+    with log_messages() as messages:
+        incompatible = model.load_state_dict(
+            {'conv1.weight': torch.zeros(1)}, strict=False)
+    assert not any('initialisation' in m for m in messages)
+    missing = incompatible.missing_keys
+    norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    # every parameter and BN statistic (torch does not miss the counters)
+    assert len(missing) == len(list(model.parameters())) + 2 * norms
+    assert sum('.eca.' in k for k in missing) == 16
+    assert incompatible.unexpected_keys == ['conv1.weight']
+
+
 def test_an_eca_checkpoint_loads_as_it_is():
     source = ECAEfficientNet(arch='b0')
     torch.nn.init.normal_(source.layers[5][4].eca.conv.weight)
