@@ -1,16 +1,17 @@
 # Mask R-CNN ECA-ResNet-50 as the ECA-Net authors released it
 # (mask_rcnn_ecanet50_k3377_bs8_lr0.01, github.com/BangguWu/ECANet: 39.0 box
-# AP, 35.6 mask AP on COCO val2017), with MMDetection 1.x's inference
+# AP, 35.6 mask AP on COCO val2017) with MMDetection 1.x's inference
 # settings: MMDetection's own legacy_1.x config (LegacyAnchorGenerator,
 # LegacyDeltaXYWHBBoxCoder, RoIAlign aligned=False) with the backbone
-# swapped. It loads the file tools/convert_eca_weights.py writes from the
-# release (see README).
+# swapped, and mmdet_eca's runtime (see _base_/eca_runtime.py). It loads
+# the file tools/convert_eca_weights.py writes from the release (README).
 # MMEngine reads 'pkg::dir/...' only where dir is a plain word, which
 # 'legacy_1.x' is not; the detour through _base_ names the same file.
-_base_ = 'mmdet::_base_/../legacy_1.x/mask-rcnn_r50_fpn_1x_coco_v1.py'
-custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
-# the lr is written for 8 GPUs x 2 images: scale it to the real batch
-custom_hooks = [dict(type='ScaleLRHook', base_batch_size=16)]
+_base_ = [
+    'mmdet::_base_/../legacy_1.x/mask-rcnn_r50_fpn_1x_coco_v1.py',
+    '../_base_/eca_runtime.py'
+]
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 model = dict(
     backbone=dict(
