@@ -7,13 +7,8 @@ _base_ = [
     './_base_/eca_runtime.py'
 ]
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
-# MMDetection's lr 0.04 is for 8 GPUs x 4 images (its auto_scale_lr says
-# base_batch_size=32), not the runtime's 16; the other hooks as there
-custom_hooks = [
-    dict(type='ScaleLRHook', base_batch_size=32),
-    dict(type='RandomStateHook'),
-    dict(type='CheckedLoadHook'),
-]
+# MMDetection's lr 0.04 is for 8 GPUs x 4 images: ScaleLRHook reads that
+# from the inherited auto_scale_lr.base_batch_size (32)
 
 model = dict(
     backbone=dict(

@@ -10,7 +10,8 @@ torch 2.6) read what MMEngine puts into checkpoints (see
 :mod:`mmdet_eca.engine.safe_load`), so resuming and testing work.
 """
 from . import checkpoint  # noqa: F401  (weight conversion)
-from .backbones import ECAMobileNetV2, ECAResNet, ECAResNetV1d
+from .backbones import (ECAEfficientNet, ECAMobileNetV2, ECAResNet,
+                        ECAResNetV1d)
 from .engine import (AtomicCheckpointHook, CheckedLoadHook, RandomStateHook,
                      SafeRunner, ScaleLRHook, allow_mmengine_checkpoints)
 from .errors import CheckpointError, ConfigError, DataError, MissingFileError
@@ -21,7 +22,7 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
-    'ConfigError', 'DataError', 'ECAMobileNetV2', 'ECAModule', 'ECAResNet',
+    'ConfigError', 'DataError', 'ECAEfficientNet', 'ECAMobileNetV2', 'ECAModule', 'ECAResNet',
     'ECAResNetV1d', 'MissingFileError', 'RandomStateHook', 'SafeRunner',
     'ScaleLRHook', '__version__', 'eca_kernel_size'
 ]

@@ -125,7 +125,10 @@ def test_get_flops_unknown_name():
 
 RUN_THE_TOOL = """
 import importlib.util
+import os
 import sys
+# as `python tools/benchmark.py` would: its folder holds analysis_tools
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
 spec = importlib.util.spec_from_file_location('benchmark', sys.argv[1])
 benchmark = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(benchmark)
