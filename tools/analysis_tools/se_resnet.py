@@ -25,7 +25,7 @@ class SEBasicBlock(BasicBlock):
 
     def __init__(self, *args, se_ratio: int = 16, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.se = SELayer(self.norm2.num_features, ratio=se_ratio)
+        self.se = SELayer(self.conv2.out_channels, ratio=se_ratio)
 
     def forward(self, x: Tensor) -> Tensor:
 
@@ -50,7 +50,7 @@ class SEBottleneck(Bottleneck):
 
     def __init__(self, *args, se_ratio: int = 16, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.se = SELayer(self.norm3.num_features, ratio=se_ratio)
+        self.se = SELayer(self.conv3.out_channels, ratio=se_ratio)
 
     def forward(self, x: Tensor) -> Tensor:
 

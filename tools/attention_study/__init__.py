@@ -1,0 +1,3 @@
+"""The attention comparison (``tools/compare_attention.py``): variants,
+runs through tools/train.py, and their summary (not part of the installed
+package)."""

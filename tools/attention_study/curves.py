@@ -1,0 +1,81 @@
+"""Mean +/- std curves of loss and AP over training, one line per variant."""
+import math
+import os
+from typing import Dict, List, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use('Agg')  # draw to files, also on machines without a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .runs import TASKS, RunResult  # noqa: E402
+
+
+def mean_curve(curves: Sequence[Sequence[Tuple[int, float]]]):
+    """Steps common to all curves, and the mean and std at each.
+
+    Returns:
+        tuple: ``steps``, ``means``, ``stds`` (std 0 for a single curve).
+    """
+    if not curves:
+        return [], [], []
+    common = set(s for s, _ in curves[0])
+    for curve in curves[1:]:
+        common &= set(s for s, _ in curve)
+    steps = sorted(common)
+    means, stds = [], []
+    for step in steps:
+        values = [dict(c)[step] for c in curves]
+        mean = sum(values) / len(values)
+        var = (sum((v - mean)**2 for v in values) / (len(values) - 1)
+               if len(values) > 1 else 0.0)
+        means.append(mean)
+        stds.append(math.sqrt(var))
+    return steps, means, stds
+
+
+def _band(ax, steps, means, stds, label, marker):
+    line, = ax.plot(steps, means, label=label, marker=marker)
+    ax.fill_between(steps, [m - s for m, s in zip(means, stds)],
+                    [m + s for m, s in zip(means, stds)],
+                    color=line.get_color(), alpha=0.2)
+
+
+def plot_study(results: Sequence[RunResult], variants: Sequence[str],
+               out_file: str) -> None:
+    """Save a PNG: total loss against iteration, bbox and segm AP against
+    epoch, each the mean over seeds with a +/- one std band.
+
+    Args:
+        results (Sequence[RunResult]): Every finished run.
+        variants (Sequence[str]): One line per variant, in this order.
+        out_file (str): PNG to write.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for variant in variants:
+        runs: List[RunResult] = [r for r in results if r.variant == variant]
+        if not runs:
+            continue
+        label = f'{variant} ({len(runs)} seeds)'
+        steps, means, stds = mean_curve([r.loss for r in runs])
+        _band(axes[0], steps, means, stds, label,
+              'o' if len(steps) < 20 else None)
+        for ax, task in zip(axes[1:], TASKS):
+            steps, means, stds = mean_curve([r.ap[task] for r in runs])
+            _band(ax, steps, means, stds, label, 'o')
+    axes[0].set_yscale('log')
+    axes[0].set_xlabel('iteration')
+    axes[0].set_ylabel('training loss (total)')
+    titles: Dict[str, str] = dict(bbox='bbox AP (val)', segm='segm AP (val)')
+    for ax, task in zip(axes[1:], TASKS):
+        ax.set_xlabel('epoch')
+        ax.set_ylabel(titles[task])
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle('mean over seeds, band: +/- one standard deviation')
+    fig.tight_layout()
+    tmp = out_file + '.tmp.png'
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, out_file)

@@ -1,0 +1,88 @@
+"""The backbones the attention comparison trains, as config edits.
+
+A variant changes only ``model.backbone``: its type and the attention's
+own arguments. Depth, widths, norms, strides and initialisation stay the
+config's, so the variants differ in the attention alone.
+
+* ``none``: MMDetection's own ``ResNet`` (``ResNetV1d`` for an
+  ``ECAResNetV1d`` config), no attention.
+* ``se``: Squeeze-and-Excitation in every block (Hu et al., CVPR 2018,
+  https://arxiv.org/abs/1709.01507), reduction 16, where ECA sits.
+* ``eca``: the config's ECA backbone as it is.
+* ``eca-k<digits>``: ECA with fixed kernel sizes, one digit per stage
+  (``eca-k3333``) or one for all (``eca-k3``), as in the paper's kernel
+  size ablation (ECA-Net, Wang et al., CVPR 2020,
+  https://arxiv.org/abs/1910.03151, Fig. 4).
+"""
+import copy
+import re
+from typing import Dict, List, Sequence
+
+from mmdet_eca.errors import ConfigError
+
+DEFAULT_VARIANTS = ('none', 'se', 'eca')
+ECA_TYPES = {'ECAResNet': 'ResNet', 'ECAResNetV1d': 'ResNetV1d'}
+# the arguments only ECAResNet takes
+ECA_ARGS = ('eca_kernel_sizes', 'eca_gamma', 'eca_beta')
+FIXED_K = re.compile(r'eca-k([13579]|[13579]{4})$')
+
+
+def check_variants(names: Sequence[str]) -> List[str]:
+    """Validate variant names; returns them as a list (order kept).
+
+    Raises:
+        ConfigError: For an unknown or repeated name.
+    """
+    names = list(names)
+    for name in names:
+        if name not in DEFAULT_VARIANTS and not FIXED_K.match(name):
+            raise ConfigError(
+                f'unknown attention variant {name!r}: expected none, se, '
+                'eca, or eca-k with one or four odd digits (eca-k3, '
+                'eca-k3577)')
+        if names.count(name) > 1:
+            raise ConfigError(f'attention variant {name!r} given twice')
+    return names
+
+
+def variant_backbone(backbone: Dict, variant: str,
+                     config_file: str = 'the config') -> Dict:
+    """``backbone`` (an ECA-ResNet config dict) turned into ``variant``.
+
+    Args:
+        backbone (dict): ``model.backbone`` of the config, of type
+            ``ECAResNet`` or ``ECAResNetV1d``.
+        variant (str): A name accepted by :func:`check_variants`.
+        config_file (str): Named in the error message.
+
+    Returns:
+        dict: A new backbone config.
+
+    Raises:
+        ConfigError: If the backbone is not an ECA-ResNet.
+    """
+    check_variants([variant])
+    eca_type = backbone.get('type')
+    if eca_type not in ECA_TYPES:
+        raise ConfigError(
+            f'{config_file}: model.backbone.type is {eca_type!r}; the '
+            'attention comparison needs an ECA-ResNet backbone (one of '
+            f'{", ".join(sorted(ECA_TYPES))})')
+    out = copy.deepcopy(dict(backbone))
+    if variant == 'eca':
+        return out
+    match = FIXED_K.match(variant)
+    if match:
+        digits = match.group(1)
+        out['eca_kernel_sizes'] = digits * 4 if len(digits) == 1 else digits
+        return out
+    for key in ECA_ARGS:
+        out.pop(key, None)
+    if variant == 'none':
+        out['type'] = ECA_TYPES[eca_type]
+    else:  # se
+        out['type'] = 'SEResNet'
+        if eca_type == 'ECAResNetV1d':
+            # ResNetV1d is ResNet with these two set
+            out.update(deep_stem=True, avg_down=True)
+    return out

@@ -1,0 +1,199 @@
+"""Train the same detector with no attention, SE and ECA, over seeds.
+
+Every run goes through ``tools/train.py`` (a subprocess, as a user runs
+it) with the config's backbone swapped and ``randomness.seed`` set; the
+study then writes, in the work dir:
+
+* ``results.json`` and ``results.md``: per variant, mean and standard
+  deviation over seeds of bbox/segm AP (the last validation, on the val
+  split), seconds per iteration, and the parameters and backbone + neck
+  multiply-adds of the detector;
+* ``curves.png``: mean +/- std of the training loss and the val AP over
+  training.
+
+Finished runs are kept (``runs/<variant>/seed<k>/result.json``) and
+skipped when the study is run again, so seeds can be added later. The
+default is the demo (``configs/demo/...``, on the generated shapes set);
+any ECA-ResNet config and dataset works through ``--config`` and
+``--cfg-options``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+from mmengine.config import Config, DictAction
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)  # run from a checkout without installing
+
+import mmdet_eca  # noqa: E402,F401  (registers the ECA backbones)
+from attention_study import backbones  # noqa: E402,F401  (SEResNet)
+from attention_study.complexity import measure  # noqa: E402
+from attention_study.curves import plot_study  # noqa: E402
+from attention_study.runs import (load_result, newest_scalars,  # noqa: E402
+                                  read_run, run_training, save_result,
+                                  train_command, write_variant_config)
+from attention_study.summary import format_markdown, summarize  # noqa: E402
+from attention_study.variants import (DEFAULT_VARIANTS,  # noqa: E402
+                                      check_variants)
+from demo_utils import (DEMO_CONFIG, DEMO_DATA, epoch_options,  # noqa: E402
+                        generate_shapes_dataset, use_shapes_data)
+from mmdet_eca.engine import run_tool  # noqa: E402
+
+EXAMPLES = """examples:
+  python tools/compare_attention.py --seeds 3
+  python tools/compare_attention.py --variants none se eca eca-k3 eca-k7
+  python tools/compare_attention.py --config CONFIG --epochs 12 \\
+      --cfg-options train_dataloader.batch_size=4
+  python tools/compare_attention.py --quick   # seconds-long smoke run
+"""
+QUICK = dict(num_train=8, num_val=4, image_size=64, max_objects=2,
+             min_size=12, max_size=28, seed=1)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--config', default=DEMO_CONFIG,
+                        help='an ECA-ResNet detector config (default: the '
+                        'demo on the generated shapes set)')
+    parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
+                        help='none, se, eca, or eca-k<digits> with fixed '
+                        'kernel sizes (eca-k3, eca-k3577)')
+    parser.add_argument('--seeds', type=int, default=3,
+                        help='training seeds per variant (0, 1, ...)')
+    parser.add_argument('--epochs', type=int,
+                        help="training epochs (default: the config's); the "
+                        'epoch-based lr schedule is stretched to match')
+    parser.add_argument('--val-interval', type=int,
+                        help='validate every this many epochs, for the AP '
+                        'curves (default: about 4 points per run)')
+    parser.add_argument('--work-dir', default='work_dirs/compare_attention',
+                        help='where runs, table and curves go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config for every '
+                        'run, key=value pairs')
+    parser.add_argument('--quick', action='store_true',
+                        help='a smoke run: tiny generated data, 2 epochs, '
+                        '2 seeds (for tests; its figures mean nothing)')
+    parser.add_argument('--debug', action='store_true',
+                        help='show the full traceback when something fails')
+    return parser.parse_args(argv)
+
+
+def load_study_config(args, work_dir):
+    cfg = Config.fromfile(osp.join(REPO, args.config)
+                          if not osp.isabs(args.config) else args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.quick:
+        data_root = osp.join(work_dir, 'data')
+        generate_shapes_dataset(data_root, **QUICK)
+        use_shapes_data(cfg, data_root)
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[key].batch_size = 4
+            cfg[key].num_workers = 0
+            cfg[key].persistent_workers = False
+            for step in cfg[key].dataset.pipeline:
+                if step.get('type') == 'Resize':
+                    step['scale'] = (QUICK['image_size'],) * 2
+        # two iterations score below any threshold: keep every box so that
+        # the evaluation has predictions to score
+        cfg.model.test_cfg.rcnn.score_thr = 0.0
+    elif args.config == DEMO_CONFIG:
+        ann = osp.join(REPO, DEMO_DATA['root'], 'annotations',
+                       'instances_val.json')
+        if not osp.isfile(ann):
+            print(f'generating the demo dataset in {DEMO_DATA["root"]}/')
+            generate_shapes_dataset(
+                osp.join(REPO, DEMO_DATA['root']),
+                **{k: v for k, v in DEMO_DATA.items() if k != 'root'})
+    return cfg
+
+
+def compare(args) -> dict:
+    variants = check_variants(args.variants)
+    if args.quick:
+        epochs, val_interval, seeds = 2, 1, 2
+    else:
+        epochs, val_interval, seeds = args.epochs, args.val_interval, \
+            args.seeds
+    if seeds < 1:
+        raise ValueError(f'--seeds must be at least 1, got {seeds}')
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    cfg = load_study_config(args, work_dir)
+    epochs = epochs or cfg.train_cfg.max_epochs
+    if val_interval is None:
+        val_interval = max(1, epochs // 4)
+    options = epoch_options(cfg, epochs, val_interval)
+
+    configs, complexity = {}, {}
+    for variant in variants:
+        configs[variant] = write_variant_config(
+            cfg, variant, osp.join(work_dir, 'configs', f'{variant}.py'),
+            args.config)
+        complexity[variant] = measure(Config.fromfile(configs[variant]))
+
+    results = []
+    start = time.time()
+    # seed-major order: a slower or busier stretch of the machine hits
+    # every variant alike
+    for seed in range(seeds):
+        for variant in variants:
+            run_dir = osp.join(work_dir, 'runs', variant, f'seed{seed}')
+            result_file = osp.join(run_dir, 'result.json')
+            result = load_result(result_file)
+            if result is None:
+                os.makedirs(run_dir, exist_ok=True)
+                command = train_command(configs[variant], run_dir, seed,
+                                        options)
+                print(f'[{time.time() - start:6.0f} s] {variant} seed '
+                      f'{seed}: python ' + ' '.join(command), flush=True)
+                run_training(command, REPO, osp.join(run_dir, 'train.log'))
+                result = read_run(newest_scalars(run_dir), variant, seed)
+                save_result(result, result_file)
+            else:
+                print(f'{variant} seed {seed}: done before, kept')
+            results.append(result)
+
+    rows = summarize(results, complexity, variants)
+    hw = complexity[variants[0]]['input_hw']
+    notes = (f'{args.config}, {epochs} epochs, seeds 0-{seeds - 1}; AP of '
+             'the last validation on the val split; mean ± sample std over '
+             f'seeds; multiply-adds of backbone + neck at 1x3x{hw[0]}x'
+             f'{hw[1]}; s/iter: mean training iteration time, data loading '
+             'included, on this machine')
+    if args.quick:
+        notes += ' (--quick: a smoke run, its figures mean nothing)'
+    markdown = format_markdown(rows, 'Attention comparison', notes)
+    _write(osp.join(work_dir, 'results.md'), markdown)
+    _write(osp.join(work_dir, 'results.json'),
+           json.dumps(dict(config=args.config, epochs=epochs, seeds=seeds,
+                           variants=rows,
+                           runs=[r.__dict__ for r in results]), indent=1))
+    plot_study(results, variants, osp.join(work_dir, 'curves.png'))
+    print('\n' + markdown)
+    print(f'written: {work_dir}/results.md, results.json, curves.png')
+    return dict(rows=rows, results=results)
+
+
+def _write(path, text):
+    with open(path + '.tmp', 'w') as f:
+        f.write(text)
+    os.replace(path + '.tmp', path)
+
+
+def main(argv=None) -> int:
+    """Run the study; returns the exit status (0 on success)."""
+    args = parse_args(argv)
+    return run_tool(lambda: compare(args), debug=args.debug)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
