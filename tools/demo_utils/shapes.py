@@ -27,7 +27,8 @@ def _shape_mask(rng: np.random.Generator, cls: int, size: int,
         cv2.circle(mask, (cx, cy), r, 1, -1)
     elif cls == 1:
         aspect = rng.uniform(0.5, 1.0)
-        w, h = (r, int(r * aspect)) if rng.random() < 0.5 else (int(r * aspect), r)
+        short = int(r * aspect)
+        w, h = (r, short) if rng.random() < 0.5 else (short, r)
         cv2.rectangle(mask, (cx - w, cy - h), (cx + w, cy + h), 1, -1)
     else:
         angle = rng.uniform(0, 2 * np.pi)
