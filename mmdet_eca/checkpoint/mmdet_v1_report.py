@@ -24,11 +24,23 @@ def _kernel_sizes_option(result: DetectorUpgrade) -> str:
     return f'model.backbone.eca_kernel_sizes=[{sizes}]'
 
 
+def _depth_options(result: DetectorUpgrade) -> List[str]:
+    spec = result.spec
+    if spec.depth == result.config_depth:
+        return []
+    options = [f'model.backbone.depth={spec.depth}']
+    if spec.depth < 50:  # BasicBlocks: 4x narrower outputs
+        widths = ','.join(map(str, spec.out_channels))
+        options.append(f'model.neck.in_channels=[{widths}]')
+    return options
+
+
 def config_options(result: DetectorUpgrade) -> List[str]:
     """``--cfg-options`` that fit ``result.config`` to the upgraded file.
 
-    None for the released files; a depth, kernel sizes, class count or
-    class-agnostic head the config was not written for each add one.
+    None for the released files; a depth (and the FPN widths it needs),
+    kernel sizes, class count or class-agnostic head the config was not
+    written for each add one.
 
     Args:
         result (DetectorUpgrade): From :func:`convert_mmdet_v1`.
@@ -36,10 +48,8 @@ def config_options(result: DetectorUpgrade) -> List[str]:
     Returns:
         list[str]: ``key=value`` items.
     """
-    options = []
     spec = result.spec
-    if spec.depth != result.config_depth:
-        options.append(f'model.backbone.depth={spec.depth}')
+    options = _depth_options(result)
     released = RELEASED_KERNEL_SIZES[(result.detector, result.config_depth)]
     if spec.kernel_sizes_str != released:
         options.append(_kernel_sizes_option(result))
@@ -64,13 +74,10 @@ def config_options(result: DetectorUpgrade) -> List[str]:
 def fine_tune_options(result: DetectorUpgrade, checkpoint: str) -> List[str]:
     """``--cfg-options`` that start ``result.modern_config`` from the
     upgraded ``checkpoint`` (its backbone needs no ImageNet weights)."""
-    options = [
+    return [
         f'load_from={checkpoint}', 'model.backbone.init_cfg=None',
         _kernel_sizes_option(result)
-    ]
-    if result.spec.depth != result.config_depth:
-        options.append(f'model.backbone.depth={result.spec.depth}')
-    return options
+    ] + _depth_options(result)
 
 
 def _shell(options: List[str]) -> str:

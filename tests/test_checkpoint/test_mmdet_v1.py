@@ -201,9 +201,9 @@ def test_file_without_version_is_recognised_by_its_heads():
 
 
 def test_other_depth_kernel_sizes_and_classes_get_config_options():
-    """A file the shipped config was not written for: the printed options
-    make the config fit it (here ECA-ResNet-18... of Faster R-CNN with 20
-    classes: VOC-like), checked by loading it strictly."""
+    """A file the shipped config was not written for (a Faster R-CNN on
+    ECA-ResNet-18 with 20 classes): the printed options make the config
+    fit it, checked by loading it strictly."""
     cfg = load_config('FasterRCNN', depth=18, eca_kernel_sizes='3577')
     cfg.model.neck.in_channels = [64, 128, 256, 512]
     cfg.model.roi_head.bbox_head.num_classes = 20
@@ -214,15 +214,13 @@ def test_other_depth_kernel_sizes_and_classes_get_config_options():
     options = config_options(result)
     assert options == [
         'model.backbone.depth=18',
+        'model.neck.in_channels=[64,128,256,512]',
         'model.backbone.eca_kernel_sizes=[3,5,7,7]',
         'model.roi_head.bbox_head.num_classes=20',
     ]
     assert result.classes is None  # the 80 names do not fit 20 classes
-    # the neck follows the depth only by hand: the report says the config
-    # line for the backbone; here the options are applied as the CLI would
     fitted = Config.fromfile(os.path.join(ROOT, result.config))
     fitted.merge_from_dict(_parse(options))
-    fitted.model.neck.in_channels = [64, 128, 256, 512]
     build(fitted).load_state_dict(result.state_dict, strict=True)
 
 
