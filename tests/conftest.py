@@ -2,6 +2,7 @@ import os
 import sys
 
 import pytest
+import torch
 
 # Test helpers (reference_models.py, tiny_runs.py, ...) live next to this file.
 sys.path.insert(0, os.path.dirname(__file__))
@@ -19,3 +20,17 @@ def shapes_data(tmp_path_factory):
         str(root), num_train=4, num_val=2, image_size=96, max_objects=3,
         min_size=16, max_size=40, seed=1)
     return root
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run each test's tensor work on one thread, restored afterwards.
+
+    The test machine's two cores are shared; two intra-op threads that
+    keep waiting for each other made a ResNet-101 forward 30x slower than
+    one thread. Tests of thread counts set their own.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,14 +18,6 @@ ALL_OUT = (0, 1, 2, 3, 4, 5, 6)
 X = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def without_attention(named):
     """``named`` without the entries of SE and ECA layers."""
     return {

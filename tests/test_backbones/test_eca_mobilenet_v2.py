@@ -17,15 +17,6 @@ CONFIG = osp.join(
     'retinanet_ecamobilenetv2_fpn_1x_coco.py')
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # two intra-op threads on the shared 2-core machine run far slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def n_params(model):
     return sum(p.numel() for p in model.parameters())
 

@@ -7,16 +7,6 @@ from mmdet_eca.engine import build_runner
 from .helpers import deterministic_config
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # bit-equal runs need the same thread count; one is also fastest on
-    # the shared 2-core machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope='session')
 def straight_run(shapes_data, tmp_path_factory):
     """Work dir of an uninterrupted run: epoch_1.pth and epoch_2.pth."""

@@ -1,6 +1,5 @@
 """EfficientNet rows of tools/benchmark.py and tools/get_flops.py: ECA
 against MMDetection's EfficientNet (SE) and against no attention."""
-import importlib.util
 import os
 import re
 
@@ -14,25 +13,9 @@ from analysis_tools import (PlainEfficientNet, build_backbone,
 from analysis_tools.flops import count_complexity
 from mmdet_eca.backbones import ECAEfficientNet
 from mmdet_eca.layers import ECAModule
+from tool_modules import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread on the shared cores; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def params(model):

@@ -1,5 +1,4 @@
 """tools/benchmark.py and tools/get_flops.py on tiny inputs."""
-import importlib.util
 import os
 import re
 
@@ -7,27 +6,13 @@ import pytest
 import torch
 
 from freed_memory import bytes_given_back
+from tool_modules import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 benchmark = load_tool('benchmark')
 get_flops = load_tool('get_flops')
-
-
-@pytest.fixture(autouse=True)
-def keep_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def table_rows(text):

@@ -1,7 +1,6 @@
 """tools/convert_eca_weights.py on MMDetection 1.x detector files: the
 same command as for ImageNet weights upgrades them to 3.x."""
 import argparse
-import importlib.util
 import os
 import re
 import shlex
@@ -16,20 +15,10 @@ from test_checkpoint.mmdet_v1_files import (ROOT, bad_file, build, detector,
                                             save_legacy, to_v1_layout,
                                             v1_checkpoint)
 from test_checkpoint.sources import official_resnet, plain_resnet_state_dict
+from tool_modules import load_tool
 
 TOOL = os.path.join(ROOT, 'tools', 'convert_eca_weights.py')
-_spec = importlib.util.spec_from_file_location('convert_eca_weights', TOOL)
-cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cli)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # two intra-op threads on the shared 2-core machine run far slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+cli = load_tool('convert_eca_weights')
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 """tools/convert_eca_weights.py: output, exit status, one-line errors."""
-import importlib.util
 import os
 import runpy
 import subprocess
@@ -13,21 +12,11 @@ from test_checkpoint.sources import (official_file, official_mobilenet_v2,
                                      plain_resnet_state_dict, save,
                                      timm_resnet_d)
 
+from tool_modules import load_tool
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 TOOL = os.path.join(ROOT, 'tools', 'convert_eca_weights.py')
 
-_spec = importlib.util.spec_from_file_location('convert_eca_weights', TOOL)
-cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cli)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # two intra-op threads on the shared 2-core machine run far slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+cli = load_tool('convert_eca_weights')
 
 
 @pytest.fixture(scope='module')

@@ -2,7 +2,6 @@
 naming the culprit, exit status 1, nothing half-written, and a traceback
 only with --debug. The messages here are the README's troubleshooting
 table."""
-import importlib.util
 import itertools
 import json
 import os
@@ -19,6 +18,7 @@ from mmdet.utils import register_all_modules
 
 import mmdet_eca  # noqa: F401  (registers the backbones)
 from tiny_runs import tiny_config
+from tool_modules import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py')
@@ -28,25 +28,9 @@ COCO = ("expected COCO JSON: an object with 'images', 'annotations' and "
         "'categories' lists")
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'{name}_tool', osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_tool, test_tool, infer_tool = (_tool(n) for n in ('train', 'test',
-                                                        'infer'))
+train_tool, test_tool, infer_tool = (load_tool(n) for n in ('train', 'test',
+                                                            'infer'))
 _config_ids = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def write_config(folder, name, data_root, edit=None):

@@ -1,6 +1,5 @@
 """A run killed while saving a checkpoint leaves the previous one intact,
 pointed at by last_checkpoint, and --resume continues from it."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -14,17 +13,10 @@ from mmengine.runner import Runner
 from mmdet_eca.engine import (AtomicCheckpointHook, CheckedLoadHook,
                               RandomStateHook, SafeRunner, build_runner)
 from .crash_in_save import CRASH_EXIT_CODE
+from tool_modules import load_tool
 from ..helpers import REPO, deterministic_config
 
 HERE = osp.dirname(osp.abspath(__file__))
-
-
-def _train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
 
 
 def test_crash_while_saving_keeps_the_previous_checkpoint(
@@ -53,7 +45,7 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(
     assert not (work / 'epoch_2.pth').exists()
     assert (work / 'epoch_2.pth.tmp').stat().st_size > 0  # the torn write
 
-    assert _train_tool().main([cfg_file, '--resume']) == 0
+    assert load_tool('train').main([cfg_file, '--resume']) == 0
     saved = torch.load(work / 'epoch_2.pth')
     assert (saved['meta']['epoch'], saved['meta']['iter']) == (2, 4)
     assert (work / 'last_checkpoint').read_text() == str(
