@@ -15,6 +15,9 @@ graphs then hold only standard operations (``ReduceMean``, ``Conv``,
 ``Sigmoid``, ``Mul``, ``Add`` in ONNX), which their compilers fuse anyway.
 Both forms give the same values up to rounding.
 """
+import contextlib
+from typing import Iterator
+
 import torch
 from torch import Tensor
 
@@ -22,6 +25,28 @@ try:  # torch >= 2.3 tells fx's symbolic tracing apart from torch.export
     from torch.fx._symbolic_trace import is_fx_symbolic_tracing as _fx
 except ImportError:  # pragma: no cover
     from torch.fx._symbolic_trace import is_fx_tracing as _fx
+
+_fused_enabled = True
+
+
+@contextlib.contextmanager
+def fused_eca(enabled: bool) -> Iterator[None]:
+    """Allow (the default) or forbid the fused computation meanwhile.
+
+    With ``fused_eca(False)`` every ECA block computes the paper's
+    formulation, also in eager mode: for comparing the two forms'
+    speed (``tools/benchmark_cuda.py``) or ruling the fused one out when
+    debugging. Not thread-local.
+
+    Args:
+        enabled (bool): Whether eager ECA blocks may take the fused form.
+    """
+    global _fused_enabled
+    previous, _fused_enabled = _fused_enabled, enabled
+    try:
+        yield
+    finally:
+        _fused_enabled = previous
 
 
 def is_recording() -> bool:
@@ -39,7 +64,8 @@ def is_recording() -> bool:
 def fused_eca_allowed(x: Tensor) -> bool:
     """Whether the fused ECA computation may run on the activation ``x``.
 
-    Only in eager PyTorch on a plain tensor: not while anything records
+    Only in eager PyTorch on a plain tensor, unless forbidden by
+    :func:`fused_eca`: not while anything records
     the model (:func:`is_recording`), and not on proxies or tensor
     subclasses (``torch.fx`` proxies, the fake and functional tensors of
     ``torch.export``, DTensor), whose operations may be recorded or
@@ -48,4 +74,4 @@ def fused_eca_allowed(x: Tensor) -> bool:
     Args:
         x (Tensor): An activation of the block, e.g. its last conv's output.
     """
-    return type(x) is Tensor and not is_recording()
+    return _fused_enabled and type(x) is Tensor and not is_recording()

@@ -168,6 +168,20 @@ def test_eager_takes_the_fused_path(kind, mode, spy):
     assert (spy.calls > 0) == (kind != 'mobilenet')
 
 
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+def test_fused_computation_can_be_switched_off(mode, spy):
+    from mmdet_eca.layers.execution_mode import fused_eca
+    model = build('bottleneck', mode)
+    x = inputs(2, 3, 64, 64)
+    expected = reference(model, x)
+    with fused_eca(False):
+        out = model(x)
+    assert spy.calls == 0
+    assert max_error(out, expected) <= TOL
+    model(x)  # on again after the block
+    assert spy.calls > 0
+
+
 @pytest.mark.parametrize('kind', ['bottleneck', 'mobilenet'])
 @pytest.mark.parametrize('mode', ['eval', 'train'])
 def test_channels_last(kind, mode, spy):

@@ -44,7 +44,8 @@ def test_quick_run_writes_the_table(tmp_path, capsys):
     ]
     for row in body[:3]:  # measured: every ratio a positive number
         cells = [c.strip() for c in row.strip('|').split('|')]
-        ratios = [float(c) for c in cells[4:6] + cells[7:9]]
+        ratios = [float(c) for c in cells[4:6] + cells[7:9] + cells[10:]]
+        assert len(ratios) == 5
         assert all(r > 0 for r in ratios), row
     assert 'AMP on CUDA only' in body[3]  # mmcv's CPU ops are float32
 
