@@ -8,7 +8,7 @@ tensor but the SE ones and the classifier maps one to one (see
 :mod:`mmdet_eca.backbones.efficientnet_keys`); the ECA layers are not in
 the result and start from their initialisation when it is loaded.
 :func:`convert_efficientnet` is what ``convert_state_dict`` runs for an
-EfficientNet; :func:`format_efficientnet_report` words its result.
+EfficientNet; :func:`~.report.format_report` words its result.
 """
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
@@ -21,12 +21,12 @@ from ..backbones.eca_efficientnet import (ECAEfficientNet,
                                           efficientnet_blocks)
 from ..backbones.efficientnet_keys import (TIMM_HEAD,
                                            convert_timm_efficientnet,
-                                           describe_se_keys, is_eca_key,
-                                           is_se_key, is_timm_efficientnet,
+                                           is_eca_key, is_timm_efficientnet,
                                            split_attention,
                                            strip_backbone_prefix)
 from ..errors import CheckpointError
 from ..layers.kernel_sizes import format_kernel_sizes
+from .spec import backbone_config_line
 
 EFFICIENTNET_FORMATS = {
     'openmmlab efficientnet':
@@ -102,12 +102,8 @@ class EfficientNetSpec:
             prefix (str, optional): ``Pretrained`` prefix, for a detector
                 checkpoint (``'backbone.'``). Defaults to None.
         """
-        init = f"type='Pretrained', checkpoint={checkpoint!r}"
-        if prefix:
-            init += f', prefix={prefix!r}'
         cfg = dict(self.config(), out_indices=DETECTOR_OUT_INDICES)
-        fields = ', '.join(f'{k}={v!r}' for k, v in cfg.items())
-        return f'backbone=dict({fields}, init_cfg=dict({init}))'
+        return backbone_config_line(cfg, checkpoint, prefix)
 
     @property
     def head_layer(self) -> int:
@@ -292,52 +288,3 @@ def convert_efficientnet(checkpoint: Any, state_dict: Dict[str, Tensor],
     check_efficientnet_state_dict(spec, state_dict)
     return EfficientNetConversion(fmt, spec, state_dict, se_keys + dropped,
                                   notes, prefix)
-
-
-def format_efficientnet_report(result, src: str, source: str,
-                               checkpoint: Optional[str] = None) -> str:
-    """What :func:`convert_efficientnet` found, and the config lines.
-
-    Args:
-        result (ConversionResult): Of an EfficientNet.
-        src (str): The source path, as the user gave it.
-        source (str): The source format's description.
-        checkpoint (str, optional): Path the config should load. Defaults
-            to ``result.written``, else ``src``.
-
-    Returns:
-        str: Several lines, no trailing newline.
-    """
-    spec = result.spec
-    se_keys = [k for k in result.dropped if is_se_key(k)]
-    other = [k for k in result.dropped if not is_se_key(k)]
-    lines = [f'{src}: {source}', f'  backbone      {spec.describe()}']
-    kernels = ', '.join(map(str, spec.eca_kernel_sizes))
-    if spec.pretrained_eca:
-        lines.append(f'  ECA           kernel sizes {kernels} (one per block, '
-                     'read from the file)')
-    else:
-        lines.append(f'  ECA           not in the source: the '
-                     f'{len(spec.eca_kernel_sizes)} ECA layers start from '
-                     'their initialisation (adaptive kernel sizes '
-                     f'{kernels})')
-    lines.append(f'  tensors       {len(result.state_dict)} kept, '
-                 f'{len(result.dropped)} left out')
-    if se_keys:
-        lines.append(f'  left out      {describe_se_keys(se_keys)}')
-    if other:
-        shown = ', '.join(other[:4]) + (
-            f', ... ({len(other)} in all)' if len(other) > 4 else '')
-        lines.append(f'  left out      not the backbone: {shown}')
-    lines += [f'  note          {note}' for note in result.notes]
-    if result.written:
-        lines.append(f'wrote {result.written}')
-    elif not result.needs_conversion:
-        lines.append('nothing written: use this file as it is')
-    checkpoint = checkpoint or result.written or src
-    lines += [
-        'config:',
-        f'  {spec.config_text(checkpoint, result.prefix)},',
-        f'  neck=dict(in_channels={spec.out_channels}),',
-    ]
-    return '\n'.join(lines)

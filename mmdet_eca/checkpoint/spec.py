@@ -25,6 +25,19 @@ _BACKBONES = {
 }
 
 
+def backbone_config_line(cfg: Dict,
+                         checkpoint: str,
+                         prefix: Optional[str] = None) -> str:
+    """``backbone=dict(<cfg>, init_cfg=dict(type='Pretrained', ...))``: the
+    line a config needs to load ``checkpoint`` into the backbone ``cfg``
+    describes (``prefix`` for a detector checkpoint, ``'backbone.'``)."""
+    init = f"type='Pretrained', checkpoint={checkpoint!r}"
+    if prefix:
+        init += f', prefix={prefix!r}'
+    fields = ', '.join(f'{k}={v!r}' for k, v in cfg.items())
+    return f'backbone=dict({fields}, init_cfg=dict({init}))'
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """The backbone settings a checkpoint's tensors require.
@@ -76,11 +89,7 @@ class BackboneSpec:
         Returns:
             str: One line of Python.
         """
-        init = f"type='Pretrained', checkpoint={checkpoint!r}"
-        if prefix:
-            init += f', prefix={prefix!r}'
-        fields = ', '.join(f'{k}={v!r}' for k, v in self.config().items())
-        return f'backbone=dict({fields}, init_cfg=dict({init}))'
+        return backbone_config_line(self.config(), checkpoint, prefix)
 
     def build(self, device: str = 'cpu') -> torch.nn.Module:
         """The backbone these settings describe.
