@@ -22,7 +22,8 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
-    'ConfigError', 'DataError', 'ECAEfficientNet', 'ECAMobileNetV2', 'ECAModule', 'ECAResNet',
-    'ECAResNetV1d', 'MissingFileError', 'RandomStateHook', 'SafeRunner',
-    'ScaleLRHook', '__version__', 'eca_kernel_size'
+    'ConfigError', 'DataError', 'ECAEfficientNet', 'ECAMobileNetV2',
+    'ECAModule', 'ECAResNet', 'ECAResNetV1d', 'MissingFileError',
+    'RandomStateHook', 'SafeRunner', 'ScaleLRHook', '__version__',
+    'eca_kernel_size'
 ]

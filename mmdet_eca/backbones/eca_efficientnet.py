@@ -33,6 +33,7 @@ from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
 from ..layers.kernel_sizes import (check_kernel_size, format_kernel_sizes,
                                    parse_kernel_sizes)
+from .eca_block import ECABlock
 from .efficientnet_keys import (OPENMMLAB_HEAD, TIMM_HEAD,
                                 convert_timm_efficientnet, describe_se_keys,
                                 is_eca_key, is_openmmlab_classifier, is_se_key,
@@ -43,7 +44,7 @@ from .rename_keys import rename_under_prefix
 EfficientNetKernelSizes = Union[str, int, Sequence[int]]
 
 
-class ECAMBConv(InvertedResidual):
+class ECAMBConv(ECABlock, InvertedResidual):
     """MMDetection's ``InvertedResidual`` with ECA where SE was.
 
     EfficientNet's MBConv block (named apart from MobileNetV2's
@@ -53,10 +54,6 @@ class ECAMBConv(InvertedResidual):
         eca_kernel_size (int): Odd kernel size of the block's ECA.
         **kwargs: Arguments of mmdet's ``InvertedResidual`` but ``se_cfg``.
     """
-
-    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.eca = ECAModule(kernel_size=eca_kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
 
@@ -70,17 +67,13 @@ class ECAMBConv(InvertedResidual):
         return maybe_checkpoint(_inner_forward, x, self.with_cp)
 
 
-class ECAEdgeResidual(EdgeResidual):
+class ECAEdgeResidual(ECABlock, EdgeResidual):
     """MMDetection's ``EdgeResidual`` with ECA after its expansion conv.
 
     Args:
         eca_kernel_size (int): Odd kernel size of the block's ECA.
         **kwargs: Arguments of mmdet's ``EdgeResidual`` but ``se_cfg``.
     """
-
-    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.eca = ECAModule(kernel_size=eca_kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
 

@@ -18,26 +18,21 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
-from ..layers.eca import ECAModule
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
 from .official_keys import (convert_official_mobilenet_v2,
                             is_official_mobilenet_v2)
+from .eca_block import ECABlock
 from .rename_keys import rename_under_prefix
 
 
-
-class ECAInvertedResidual(InvertedResidual):
+class ECAInvertedResidual(ECABlock, InvertedResidual):
     """mmdet's ``InvertedResidual`` with ECA after ``linear_conv``.
 
     Args:
         eca_kernel_size (int): Odd kernel size of the block's ECA.
         **kwargs: Arguments of mmdet's ``InvertedResidual``.
     """
-
-    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.eca = ECAModule(kernel_size=eca_kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
 

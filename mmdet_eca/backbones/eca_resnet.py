@@ -10,16 +10,16 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
-from ..layers.eca import ECAModule
 from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
                                    is_frozen_bn)
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
+from .eca_block import ECABlock
 from .rename_keys import rename_under_prefix
 from .timm_keys import convert_timm_resnet_d, is_timm_resnet, tiered_stem
 
 
-class ECABasicBlock(BasicBlock):
+class ECABasicBlock(ECABlock, BasicBlock):
     """MMDetection's ``BasicBlock`` with ECA after ``norm2``.
 
     The attention sits after the block's last norm and before the residual
@@ -29,10 +29,6 @@ class ECABasicBlock(BasicBlock):
         eca_kernel_size (int): Odd kernel size of the block's ECA.
         **kwargs: Arguments of mmdet's ``BasicBlock``.
     """
-
-    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.eca = ECAModule(kernel_size=eca_kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
 
@@ -45,7 +41,7 @@ class ECABasicBlock(BasicBlock):
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
 
-class ECABottleneck(Bottleneck):
+class ECABottleneck(ECABlock, Bottleneck):
     """MMDetection's ``Bottleneck`` with ECA after ``norm3``.
 
     ``after_conv3`` plugins, if any, run between ``norm3`` and the ECA, so
@@ -55,10 +51,6 @@ class ECABottleneck(Bottleneck):
         eca_kernel_size (int): Odd kernel size of the block's ECA.
         **kwargs: Arguments of mmdet's ``Bottleneck``.
     """
-
-    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.eca = ECAModule(kernel_size=eca_kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
 
@@ -132,8 +124,9 @@ class ECAResNet(ResNet):
                  eca_beta: float = 1,
                  **kwargs) -> None:
         if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth!r} for {type(self).__name__}:'
-                           f' expected one of {sorted(self.arch_settings)}')
+            raise KeyError(f'invalid depth {depth!r} for '
+                           f'{type(self).__name__}: expected one of '
+                           f'{sorted(self.arch_settings)}')
         if eca_kernel_sizes is None:
             eca_kernel_sizes = self.official_kernel_sizes[depth]
         block = self.arch_settings[depth][0]

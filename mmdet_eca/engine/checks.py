@@ -169,7 +169,7 @@ def _evaluators(cfg, key: str) -> List[dict]:
 
 
 def annotation_problem(loader: dict, key: str,
-                        need_annotations: bool = True) -> Optional[str]:
+                       need_annotations: bool = True) -> Optional[str]:
     """The first unusable annotation file of a dataloader config, as a
     one-line message, or None.
 

@@ -1,0 +1,21 @@
+"""What every ECA block adds to the MMDetection block it extends."""
+from ..layers.eca import ECAModule
+
+
+class ECABlock:
+    """Mixin giving an MMDetection block an ECA, as ``self.eca``.
+
+    Listed before the block class (``class ECABottleneck(ECABlock,
+    Bottleneck)``); each block's ``forward`` places the attention. The
+    attribute is named ``eca`` because the released weights name it so
+    (``layerX.Y.eca.conv.weight``).
+
+    Args:
+        *args: The MMDetection block's arguments.
+        eca_kernel_size (int): Odd kernel size of the block's ECA.
+        **kwargs: The MMDetection block's keyword arguments.
+    """
+
+    def __init__(self, *args, eca_kernel_size: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eca = ECAModule(kernel_size=eca_kernel_size)
