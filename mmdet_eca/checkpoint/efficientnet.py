@@ -26,7 +26,7 @@ from ..backbones.efficientnet_keys import (TIMM_HEAD,
                                            strip_backbone_prefix)
 from ..errors import CheckpointError
 from ..layers.kernel_sizes import format_kernel_sizes
-from .spec import backbone_config_line
+from .spec import ConfigLine
 
 EFFICIENTNET_FORMATS = {
     'openmmlab efficientnet':
@@ -47,7 +47,7 @@ TIMM_NOTE = ("timm's tf_efficientnet_b* weights match ECAEfficientNet's "
 
 
 @dataclass(frozen=True)
-class EfficientNetSpec:
+class EfficientNetSpec(ConfigLine):
     """The ``ECAEfficientNet`` settings a checkpoint's tensors require.
 
     Args:
@@ -92,18 +92,9 @@ class EfficientNetSpec:
             cfg['eca_kernel_sizes'] = self.kernel_sizes_str
         return cfg
 
-    def config_text(self,
-                    checkpoint: str,
-                    prefix: Optional[str] = None) -> str:
-        """The ``backbone=dict(...)`` line a detector config needs.
-
-        Args:
-            checkpoint (str): Path the config should load.
-            prefix (str, optional): ``Pretrained`` prefix, for a detector
-                checkpoint (``'backbone.'``). Defaults to None.
-        """
-        cfg = dict(self.config(), out_indices=DETECTOR_OUT_INDICES)
-        return backbone_config_line(cfg, checkpoint, prefix)
+    def detector_config(self) -> Dict:
+        """:meth:`config` with the detectors' ``out_indices``."""
+        return dict(self.config(), out_indices=DETECTOR_OUT_INDICES)
 
     @property
     def head_layer(self) -> int:

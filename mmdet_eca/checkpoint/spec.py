@@ -25,21 +25,36 @@ _BACKBONES = {
 }
 
 
-def backbone_config_line(cfg: Dict,
-                         checkpoint: str,
-                         prefix: Optional[str] = None) -> str:
-    """``backbone=dict(<cfg>, init_cfg=dict(type='Pretrained', ...))``: the
-    line a config needs to load ``checkpoint`` into the backbone ``cfg``
-    describes (``prefix`` for a detector checkpoint, ``'backbone.'``)."""
-    init = f"type='Pretrained', checkpoint={checkpoint!r}"
-    if prefix:
-        init += f', prefix={prefix!r}'
-    fields = ', '.join(f'{k}={v!r}' for k, v in cfg.items())
-    return f'backbone=dict({fields}, init_cfg=dict({init}))'
+class ConfigLine:
+    """The ``backbone=dict(...)`` line of a spec with a ``config()``."""
+
+    def detector_config(self) -> Dict:
+        """The backbone entries a detector config sets."""
+        return self.config()
+
+    def config_text(self,
+                    checkpoint: str,
+                    prefix: Optional[str] = None) -> str:
+        """The ``backbone=dict(...)`` line a config needs for ``checkpoint``.
+
+        Args:
+            checkpoint (str): Path the config should load.
+            prefix (str, optional): ``Pretrained`` prefix, for a detector
+                checkpoint (``'backbone.'``). Defaults to None.
+
+        Returns:
+            str: One line of Python.
+        """
+        init = f"type='Pretrained', checkpoint={checkpoint!r}"
+        if prefix:
+            init += f', prefix={prefix!r}'
+        fields = ', '.join(
+            f'{k}={v!r}' for k, v in self.detector_config().items())
+        return f'backbone=dict({fields}, init_cfg=dict({init}))'
 
 
 @dataclass(frozen=True)
-class BackboneSpec:
+class BackboneSpec(ConfigLine):
     """The backbone settings a checkpoint's tensors require.
 
     Args:
@@ -75,21 +90,6 @@ class BackboneSpec:
             cfg['depth'] = self.depth
         cfg['eca_kernel_sizes'] = self.kernel_sizes_str
         return cfg
-
-    def config_text(self,
-                    checkpoint: str,
-                    prefix: Optional[str] = None) -> str:
-        """The ``backbone=dict(...)`` line a config needs for ``checkpoint``.
-
-        Args:
-            checkpoint (str): Path the config should load.
-            prefix (str, optional): ``Pretrained`` prefix, for a detector
-                checkpoint (``'backbone.'``). Defaults to None.
-
-        Returns:
-            str: One line of Python.
-        """
-        return backbone_config_line(self.config(), checkpoint, prefix)
 
     def build(self, device: str = 'cpu') -> torch.nn.Module:
         """The backbone these settings describe.
