@@ -26,6 +26,18 @@ try:  # torch >= 2.3 tells fx's symbolic tracing apart from torch.export
 except ImportError:  # pragma: no cover
     from torch.fx._symbolic_trace import is_fx_tracing as _fx
 
+try:  # the flags torch.onnx.is_in_onnx_export() reads, imported once: the
+    # public function imports them on every call, a few times per block
+    from torch.onnx._internal.exporter import _flags as _onnx_flags
+    from torch.onnx._internal.torchscript_exporter._globals import \
+        GLOBALS as _onnx_globals
+    bool(_onnx_flags._is_onnx_exporting or _onnx_globals.in_onnx_export)
+
+    def _onnx_exporting() -> bool:
+        return _onnx_flags._is_onnx_exporting or _onnx_globals.in_onnx_export
+except (ImportError, AttributeError):  # pragma: no cover  (other versions)
+    _onnx_exporting = torch.onnx.is_in_onnx_export
+
 _fused_enabled = True
 
 
@@ -56,9 +68,9 @@ def is_recording() -> bool:
     exporters (``torch.onnx.export`` with ``dynamo=False`` or ``True``),
     ``torch.fx.symbolic_trace``, ``torch.compile`` and ``torch.export``.
     """
+    # Cheapest first; in eager mode all of them are asked.
     return (torch.jit.is_scripting() or torch.jit.is_tracing()
-            or torch.onnx.is_in_onnx_export() or _fx()
-            or torch.compiler.is_compiling())
+            or torch.compiler.is_compiling() or _fx() or _onnx_exporting())
 
 
 def fused_eca_allowed(x: Tensor) -> bool:

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import functools
 import importlib.util
+import io
 
 import pytest
 import torch
@@ -359,3 +360,19 @@ def test_recording_is_detected_without_a_model():
     torch.fx.symbolic_trace(f)
     assert seen == [(True, False), (True, False)]
     assert not fused_eca_allowed(nn.Parameter(x))  # a subclass
+
+
+def test_onnx_export_is_detected():
+    from mmdet_eca.layers import execution_mode
+    seen = []
+
+    class Probe(nn.Module):
+
+        def forward(self, t):
+            seen.append(execution_mode._onnx_exporting())
+            return t + 1
+
+    assert not execution_mode._onnx_exporting()
+    with io.BytesIO() as f:
+        torch.onnx.export(Probe(), (torch.zeros(1), ), f, dynamo=False)
+    assert seen and all(seen)
