@@ -114,7 +114,7 @@ def build_backbone(config: Union[str, Config],
     if not backbone_cfg:
         raise ConfigError(f'{config.filename}: has no model.backbone; '
                           'expected a detector config')
-    register_all_modules(init_default_scope=False)
+    register_all_modules(init_default_scope=True)
     backbone = MODELS.build(backbone_cfg)
     if checkpoint is not None:
         load_backbone_weights(backbone, checkpoint)
