@@ -4,24 +4,14 @@ The numbers of a CPU run mean nothing; what is checked is that the one
 script that measures the CUDA table runs end to end (backbone rows in fp32
 and AMP, the Mask R-CNN training step) and writes the Markdown table.
 """
-import os
-import sys
-
 import pytest
 import torch
 
-TOOLS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), 'tools')
+from tool_modules import load_tool
 
 
 def benchmark_tool():
-    sys.path.insert(0, TOOLS)
-    try:
-        import benchmark_cuda
-    finally:
-        sys.path.remove(TOOLS)
-    return benchmark_cuda
+    return load_tool('benchmark_cuda')
 
 
 def test_quick_run_writes_the_table(tmp_path, capsys):

@@ -1,21 +1,11 @@
 """tools/check_execution_paths.py on a small ECA-ResNet-18."""
-import os
-import sys
-
 import pytest
 
-TOOLS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), 'tools')
+from tool_modules import load_tool
 
 
 def check_tool():
-    sys.path.insert(0, TOOLS)
-    try:
-        import check_execution_paths
-    finally:
-        sys.path.remove(TOOLS)
-    return check_execution_paths
+    return load_tool('check_execution_paths')
 
 
 def test_prints_each_paths_difference(capsys):

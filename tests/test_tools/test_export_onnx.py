@@ -6,16 +6,13 @@ checkpoint holds random weights and BatchNorm statistics under
 """
 import importlib.util
 import os
-import sys
 
 import pytest
 import torch
 
 from mmdet_eca.backbones import ECAResNet
+from tool_modules import load_tool
 
-TOOLS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), 'tools')
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec('onnxruntime') is None
     or importlib.util.find_spec('onnx') is None,
@@ -31,12 +28,7 @@ model = dict(
 
 
 def export_tool():
-    sys.path.insert(0, TOOLS)
-    try:
-        import export_onnx
-    finally:
-        sys.path.remove(TOOLS)
-    return export_onnx
+    return load_tool('export_onnx')
 
 
 def backbone(seed=0, **kwargs):
