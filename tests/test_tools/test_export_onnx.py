@@ -154,3 +154,26 @@ def test_help(capsys):
         export_tool().main(['--help'])
     assert exit_info.value.code == 0
     assert '--dynamo' in capsys.readouterr().out
+
+
+def test_a_size_frozen_into_the_graph_is_caught(tmp_path):
+    # MMDetection's EfficientNet computes its 'same' padding from the input
+    # size in Python, which the TorchScript exporter stores as constants;
+    # this module does the same with a crop.
+    from mmdet_eca.export import export_backbone_onnx
+
+    class FrozenSize(torch.nn.Module):
+
+        def forward(self, x):
+            return (x[:, :, :int(x.shape[2]) // 2] * 2, )
+
+    out = tmp_path / 'frozen.onnx'
+    with pytest.raises(ValueError, match='holds a size of the export input'):
+        export_backbone_onnx(FrozenSize(), None, str(out),
+                             export_shape=(1, 3, 8, 8),
+                             check_shape=(1, 3, 12, 16))
+    assert os.listdir(tmp_path) == []
+    # checked at the exported size it passes
+    export_backbone_onnx(FrozenSize(), None, str(out),
+                         export_shape=(1, 3, 8, 8), check_shape=(2, 3, 8, 8))
+    assert out.exists()
