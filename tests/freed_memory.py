@@ -3,6 +3,7 @@
 Retaining freed memory cannot be undone in a process, so each probe runs
 in a child of its own, after the Python code ``setup``.
 """
+import os
 import subprocess
 import sys
 from typing import Tuple
@@ -35,8 +36,14 @@ def bytes_given_back(setup: str = '', *args: str) -> Tuple[int, str]:
     Args:
         setup (str): Python run first, with ``args`` as ``sys.argv[1:]``.
     """
+    # the benchmark library lives beside the tools, outside the package
+    tools = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'tools')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (tools, os.environ.get('PYTHONPATH')) if p))
     out = subprocess.run([sys.executable, '-c', setup + _PROBE, *args],
                          check=True,
                          capture_output=True,
-                         text=True).stdout
+                         text=True,
+                         env=env).stdout
     return int(out.split('given back')[-1]), out
