@@ -19,7 +19,6 @@ the commands to test or fine-tune it.
 """
 import argparse
 import sys
-import traceback
 
 EXAMPLES = """examples:
   python tools/convert_eca_weights.py eca_resnet50_k3557.pth.tar \\
@@ -73,38 +72,30 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def convert_and_report(args) -> None:
+    """Convert (or inspect) ``args.src`` and print the report."""
+    from mmdet_eca.checkpoint import (convert, convert_mmdet_v1,
+                                      format_report, format_upgrade_report,
+                                      inspect_checkpoint, read_mmdet_v1)
+    v1_detector = read_mmdet_v1(args.src)
+    if v1_detector is not None:
+        result = convert_mmdet_v1(
+            args.src, args.dst, args.force, checkpoint=v1_detector)
+        print(format_upgrade_report(result, args.src))
+        return
+    if args.dst is None:
+        result = inspect_checkpoint(args.src)
+    else:
+        result = convert(args.src, args.dst, force=args.force)
+    print(format_report(result, args.src))
+
+
 def main(argv=None) -> int:
     """Run the converter; returns the exit status (0 on success)."""
     args = parse_args(argv)
     # imported after parsing so that --help does not wait for mmdet
-    from mmdet_eca.checkpoint import (convert, convert_mmdet_v1,
-                                      format_report, format_upgrade_report,
-                                      inspect_checkpoint, read_mmdet_v1)
-    try:
-        v1_detector = read_mmdet_v1(args.src)
-        if v1_detector is not None:
-            result = convert_mmdet_v1(
-                args.src, args.dst, args.force, checkpoint=v1_detector)
-            report = format_upgrade_report(result, args.src)
-        else:
-            if args.dst is None:
-                result = inspect_checkpoint(args.src)
-            else:
-                result = convert(args.src, args.dst, force=args.force)
-            report = format_report(result, args.src)
-    except (ValueError, OSError) as err:  # bad input: CheckpointError, ...
-        if args.debug:
-            traceback.print_exc()
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: B902  a bug: say so, in one line
-        if args.debug:
-            raise
-        print(f'error: {args.src}: {type(err).__name__}: {err} (run with '
-              '--debug for the traceback)', file=sys.stderr)
-        return 1
-    print(report)
-    return 0
+    from mmdet_eca.engine import run_tool
+    return run_tool(lambda: convert_and_report(args), debug=args.debug)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,6 @@ file is renamed into place only once that check passes.
 """
 import argparse
 import sys
-import traceback
 
 EXAMPLES = """examples:
   python tools/export_onnx.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py \\
@@ -79,36 +78,29 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def export(args) -> None:
+    """Export and check the backbone, and print what was written."""
+    from mmdet_eca.export import export_backbone_onnx, format_result
+    n, h, w = args.check_shape
+    result = export_backbone_onnx(
+        args.config,
+        args.checkpoint,
+        args.output,
+        export_shape=(1, 3, *args.shape),
+        check_shape=(n, 3, h, w) if args.check else None,
+        opset=args.opset,
+        dynamo=args.dynamo,
+        tolerance=args.tolerance,
+        force=args.force)
+    print(format_result(result))
+
+
 def main(argv=None) -> int:
     """Run the export; returns the exit status (0 on success)."""
     args = parse_args(argv)
     # imported after parsing so that --help does not wait for mmdet
-    from mmdet_eca.export import export_backbone_onnx, format_result
-    n, h, w = args.check_shape
-    try:
-        result = export_backbone_onnx(
-            args.config,
-            args.checkpoint,
-            args.output,
-            export_shape=(1, 3, *args.shape),
-            check_shape=(n, 3, h, w) if args.check else None,
-            opset=args.opset,
-            dynamo=args.dynamo,
-            tolerance=args.tolerance,
-            force=args.force)
-    except (ValueError, OSError, ImportError) as err:  # bad input
-        if args.debug:
-            traceback.print_exc()
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: B902  a bug: say so, in one line
-        if args.debug:
-            raise
-        print(f'error: {args.config}: {type(err).__name__}: {err} (run '
-              'with --debug for the traceback)', file=sys.stderr)
-        return 1
-    print(format_result(result))
-    return 0
+    from mmdet_eca.engine import run_tool
+    return run_tool(lambda: export(args), debug=args.debug)
 
 
 if __name__ == '__main__':

@@ -31,10 +31,11 @@ from ..errors import (CheckpointError, ConfigError, DataError,
 from .explain import explained
 from .loading import load_weights, read_checkpoint
 
-# Errors that are about the user's input; anything else is presumably a bug
-# and is shown with its type and a hint to rerun with --debug.
+# Errors that are about the user's input or set-up (a missing optional
+# package); anything else is presumably a bug and is shown with its type
+# and a hint to rerun with --debug.
 INPUT_ERRORS = (ConfigError, DataError, CheckpointError, OSError, ValueError,
-                KeyError, FloatingPointError)
+                KeyError, FloatingPointError, ImportError)
 
 # torch re-raises a DataLoader worker's exception with the worker's whole
 # traceback as its message
