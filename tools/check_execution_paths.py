@@ -13,7 +13,6 @@ figures for a full-size one.
 import argparse
 import contextlib
 import copy
-import functools
 import importlib.util
 import os
 import shutil
@@ -22,45 +21,12 @@ import tempfile
 import time
 
 import torch
-import torch.nn.functional as F
+from analysis_tools.paper_eca import paper_formulation
 
 EXAMPLES = """examples:
   python tools/check_execution_paths.py
   python tools/check_execution_paths.py --depth 101 --size 320 480
 """
-
-
-def paper_eca(x, weight):
-    k = weight.shape[-1]
-    y = F.adaptive_avg_pool2d(x, 1).flatten(1).unsqueeze(1)
-    y = torch.sigmoid(F.conv1d(y, weight, padding=(k - 1) // 2))
-    return x * y.squeeze(1)[:, :, None, None]
-
-
-def _paper_block(block, x):
-    from mmdet_eca.backbones.eca_resnet import ECABottleneck
-    if isinstance(block, ECABottleneck):
-        out = F.relu(block.norm1(block.conv1(x)))
-        out = F.relu(block.norm2(block.conv2(out)))
-        out = block.norm3(block.conv3(out))
-    else:
-        out = block.norm2(block.conv2(F.relu(block.norm1(block.conv1(x)))))
-    identity = x if block.downsample is None else block.downsample(x)
-    return F.relu(paper_eca(out, block.eca.conv.weight) + identity)
-
-
-@contextlib.contextmanager
-def paper_formulation(model):
-    from mmdet_eca.backbones.eca_resnet import ECABasicBlock, ECABottleneck
-    blocks = [m for m in model.modules()
-              if isinstance(m, (ECABasicBlock, ECABottleneck))]
-    for block in blocks:
-        block.forward = functools.partial(_paper_block, block)
-    try:
-        yield
-    finally:
-        for block in blocks:
-            del block.forward
 
 
 class FusedCounter:

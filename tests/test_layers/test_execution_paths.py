@@ -5,11 +5,11 @@ Eager PyTorch takes the fused computation of
 (``torch.jit.trace``, both ONNX exporters, ``torch.fx``, ``torch.compile``)
 get the paper's formulation (``mmdet_eca.layers.execution_mode``). Every
 test runs a small ECA-ResNet (Bottleneck and BasicBlock) or ECA-MobileNetV2
-through one path and compares it with :func:`paper_formulation`, the same
-model with each ECA block written out as the paper has it, and checks by
+through one path and compares it with ``paper_formulation``
+(``tools/analysis_tools/paper_eca.py``), the same model with each ECA block
+written out as the paper has it, and checks by
 spying on the fused code that each path took the form it should.
 """
-import contextlib
 import copy
 import functools
 import importlib.util
@@ -21,8 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdet_eca.backbones import ECAMobileNetV2, ECAResNet
-from mmdet_eca.backbones.eca_mobilenet_v2 import ECAInvertedResidual
-from mmdet_eca.backbones.eca_resnet import ECABasicBlock, ECABottleneck
+from analysis_tools.paper_eca import paper_formulation
 from mmdet_eca.layers import eca_residual
 
 TOL = 1e-4
@@ -36,46 +35,6 @@ needs_onnxscript = pytest.mark.skipif(
     reason='the dynamo ONNX exporter needs onnxscript')
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device')
-
-
-def paper_eca(x, weight):
-    """``x * sigmoid(conv1d(avgpool(x)))``, as the paper writes ECA."""
-    k = weight.shape[-1]
-    y = F.adaptive_avg_pool2d(x, 1).flatten(1).unsqueeze(1)  # [N, 1, C]
-    y = torch.sigmoid(F.conv1d(y, weight, padding=(k - 1) // 2))
-    return x * y.squeeze(1)[:, :, None, None]
-
-
-def paper_block_forward(block, x):
-    if isinstance(block, ECAInvertedResidual):
-        out = block.expand_conv(x) if block.with_expand_conv else x
-        out = paper_eca(block.linear_conv(block.depthwise_conv(out)),
-                        block.eca.conv.weight)
-        return x + out if block.with_res_shortcut else out
-    if isinstance(block, ECABottleneck):
-        out = F.relu(block.norm1(block.conv1(x)))
-        out = F.relu(block.norm2(block.conv2(out)))
-        out = block.norm3(block.conv3(out))
-    else:
-        out = block.norm2(block.conv2(F.relu(block.norm1(block.conv1(x)))))
-    identity = x if block.downsample is None else block.downsample(x)
-    return F.relu(paper_eca(out, block.eca.conv.weight) + identity)
-
-
-@contextlib.contextmanager
-def paper_formulation(model):
-    """Run every ECA block of ``model`` the paper's way meanwhile."""
-    blocks = [
-        m for m in model.modules()
-        if isinstance(m, (ECABasicBlock, ECABottleneck, ECAInvertedResidual))
-    ]
-    for block in blocks:
-        block.forward = functools.partial(paper_block_forward, block)
-    try:
-        yield model
-    finally:
-        for block in blocks:
-            del block.forward
 
 
 def build(kind, mode='eval'):
