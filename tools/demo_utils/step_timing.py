@@ -58,8 +58,8 @@ def time_training_steps(cfg: Config, iters: int = 20, warmup: int = 3,
     optim = runner.build_optim_wrapper(cfg.optim_wrapper)
     model.train()
     times = defaultdict(list)
-    model.extract_feat = _timed(times, 'backbone+neck', model.extract_feat,
-                                 now)
+    model.extract_feat = _timed(times, 'backbone+neck',
+                                model.extract_feat, now)
     model.rpn_head.loss_and_predict = _timed(
         times, 'rpn_head', model.rpn_head.loss_and_predict, now)
     model.roi_head.loss = _timed(times, 'roi_head', model.roi_head.loss, now)
