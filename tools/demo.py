@@ -95,8 +95,8 @@ def iteration_times(scalars_json):
     records = read_scalars(scalars_json)
     timed = records[1:] or records
     mean = lambda key: sum(r[key] for r in timed) / len(timed)  # noqa: E731
-    return dict(iterations=records[-1]['step'], s_per_iter=mean('time'),
-                data_s_per_iter=mean('data_time'))
+    return dict(last_logged_iteration=records[-1]['step'],
+                s_per_iter=mean('time'), data_s_per_iter=mean('data_time'))
 
 
 def format_table(metrics):
@@ -176,8 +176,8 @@ def main(argv=None):
         verdict = 'reached' if value >= target else 'NOT reached'
         print(f'{task} AP {value:.3f} (target >= {target}): {verdict}')
     print(f'\ntime: dataset {seconds["dataset"]:.0f} s, training '
-          f'{seconds["train"]:.0f} s ({timing["iterations"]} iterations, '
-          f'{timing["s_per_iter"]:.2f} s each, of which '
+          f'{seconds["train"]:.0f} s ({timing["s_per_iter"]:.2f} s per '
+          'iteration, of which '
           f'{timing["data_s_per_iter"]:.3f} s waiting for data), '
           f'evaluation {seconds["test"]:.0f} s; total {seconds["total"]:.0f} '
           's')
