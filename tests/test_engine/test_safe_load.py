@@ -1,7 +1,6 @@
 """torch.load(weights_only=True) reads what MMEngine saves once mmdet_eca
 is imported, and still refuses any other pickled global."""
 import os
-from collections import Counter
 import pickle
 
 import numpy as np
@@ -60,8 +59,8 @@ def test_a_trained_checkpoint_loads_weights_only(straight_run):
     assert isinstance(hub['log_scalars']['train/loss'], HistoryBuffer)
     assert np.isfinite(hub['log_scalars']['train/loss'].mean())
     assert isinstance(hub['runtime_info']['eta'], np.floating)
-    assert isinstance(checkpoint['param_schedulers'][1]['milestones'],
-                      Counter)
+    # the demo's warm-up and cosine schedule, as MMEngine saved them
+    assert [s['last_step'] for s in checkpoint['param_schedulers']] == [4, 4]
 
 
 def test_a_pickle_that_runs_code_is_refused(straight_run, tmp_path):

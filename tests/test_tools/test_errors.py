@@ -259,7 +259,7 @@ def test_wrong_architecture(files, tmp_path, capsys):
     assert line == (
         f'error: {files.weights}: does not fit the model: '
         'neck.lateral_convs.0.conv.weight has shape [64, 32, 1, 1] in the '
-        'checkpoint but [32, 32, 1, 1] in the model (15 more weights differ '
+        'checkpoint but [32, 32, 1, 1] in the model (23 more weights differ '
         'in shape); was it trained with another config?')
     assert not out.exists()
 
@@ -267,7 +267,7 @@ def test_wrong_architecture(files, tmp_path, capsys):
 def test_checkpoint_of_another_kind_of_model(files, capsys):
     assert run(test_tool, [files.config, files.foreign], capsys) == (
         f'error: {files.foreign}: does not fit the model: they share no '
-        "weight (the checkpoint has 1, e.g. 'fc.weight'; the model 166, e.g. "
+        "weight (the checkpoint has 1, e.g. 'fc.weight'; the model 116, e.g. "
         "'backbone.conv1.weight'); was it saved from another kind of "
         'model?')
 
