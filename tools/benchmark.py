@@ -21,8 +21,8 @@ import sys
 import torch
 
 from analysis_tools import (BenchmarkSettings, format_table,
-                                 parse_resolution, retain_freed_memory,
-                                 run_comparison)
+                            parse_resolution, retain_freed_memory,
+                            run_comparison)
 
 EXAMPLES = """examples:
   python tools/benchmark.py --threads 1 2 --repeats 30
