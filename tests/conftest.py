@@ -1,8 +1,10 @@
+import logging
 import os
 import sys
 
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 # Test helpers (reference_models.py, tiny_runs.py, ...) live next to this file.
 sys.path.insert(0, os.path.dirname(__file__))
@@ -34,3 +36,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def no_dead_log_streams():
+    """Point MMEngine's loggers at a live stream before each test.
+
+    MMEngine keeps every logger for the life of the process. One made while
+    an earlier test captured its output (capsys) still writes to that
+    closed capture, and a later message turns into "--- Logging error ---"
+    with a traceback in this test's output.
+    """
+    for logger in list(MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            stream = getattr(handler, 'stream', None)
+            if isinstance(handler, logging.StreamHandler) and getattr(
+                    stream, 'closed', False):
+                handler.setStream(sys.__stderr__)
+    yield
