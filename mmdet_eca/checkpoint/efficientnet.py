@@ -26,7 +26,7 @@ from ..backbones.efficientnet_keys import (TIMM_HEAD,
                                            strip_backbone_prefix)
 from ..errors import CheckpointError
 from ..layers.kernel_sizes import format_kernel_sizes
-from .spec import ConfigLine
+from .spec import ConfigLine, check_fit
 
 EFFICIENTNET_FORMATS = {
     'openmmlab efficientnet':
@@ -211,22 +211,10 @@ def check_efficientnet_state_dict(spec: EfficientNetSpec,
     # weights of a detector's backbone may end before the head conv
     head = f'layers.{spec.head_layer}.'
     without_head = not any(k.startswith(head) for k in state_dict)
-    problems = []
-    for key, value in expected.items():
-        if key not in state_dict:
-            if not (key.endswith('num_batches_tracked') or
-                    (is_eca_key(key) and not spec.pretrained_eca) or
-                    (without_head and key.startswith(head))):
-                problems.append(f'missing {key!r}')
-        elif state_dict[key].shape != value.shape:
-            problems.append(f'{key!r} has shape {list(state_dict[key].shape)}'
-                            f', expected {list(value.shape)}')
-    problems += [f'unexpected {k!r}' for k in state_dict if k not in expected]
-    if problems:
-        more = f' (+{len(problems) - 3} more)' if len(problems) > 3 else ''
-        raise CheckpointError(
-            f'does not fit ECAEfficientNet(arch={spec.arch!r}): '
-            f"{'; '.join(problems[:3])}{more}")
+    check_fit(
+        expected, state_dict, f'ECAEfficientNet(arch={spec.arch!r})',
+        lambda key: (is_eca_key(key) and not spec.pretrained_eca) or (
+            without_head and key.startswith(head)))
 
 
 def convert_efficientnet(checkpoint: Any, state_dict: Dict[str, Tensor],

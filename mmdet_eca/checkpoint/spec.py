@@ -7,7 +7,7 @@ dimension of each ``eca.conv.weight`` gives that stage's ``k``.
 """
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from mmdet.models.backbones.mobilenet_v2 import MobileNetV2
@@ -205,11 +205,33 @@ def check_state_dict(spec: BackboneSpec,
             mis-shaped tensors.
     """
     device = 'cpu' if spec.type == 'ECAMobileNetV2' else 'meta'
-    expected = spec.build(device).state_dict()
+    check_fit(spec.build(device).state_dict(), state_dict,
+              f'{spec.type}({_describe(spec)})')
+
+
+def check_fit(expected: Mapping[str, Tensor],
+              state_dict: Mapping[str, Tensor],
+              model: str,
+              may_lack: Callable[[str], bool] = lambda key: False) -> None:
+    """Raise unless ``state_dict`` has exactly the keys and shapes of
+    ``expected`` (a model's state dict).
+
+    Args:
+        expected (Mapping[str, Tensor]): What the model holds.
+        state_dict (Mapping[str, Tensor]): What would be loaded.
+        model (str): The model, for the message, e.g. ``'ECAResNet(...)'``.
+        may_lack (Callable[[str], bool]): Keys the file may leave out
+            besides ``num_batches_tracked`` (old checkpoints lack them and
+            PyTorch fills them in).
+
+    Raises:
+        CheckpointError: Naming the first few missing, unexpected or
+            mis-shaped tensors.
+    """
     problems = []
     for key, value in expected.items():
         if key not in state_dict:
-            if not key.endswith('num_batches_tracked'):
+            if not (key.endswith('num_batches_tracked') or may_lack(key)):
                 problems.append(f'missing {key!r}')
         elif tuple(state_dict[key].shape) != tuple(value.shape):
             problems.append(f'{key!r} has shape '
@@ -218,9 +240,8 @@ def check_state_dict(spec: BackboneSpec,
     problems += [f'unexpected {k!r}' for k in state_dict if k not in expected]
     if problems:
         more = f' (+{len(problems) - 3} more)' if len(problems) > 3 else ''
-        raise CheckpointError(
-            f'does not fit {spec.type}({_describe(spec)}): '
-            f"{'; '.join(problems[:3])}{more}")
+        raise CheckpointError(f"does not fit {model}: "
+                              f"{'; '.join(problems[:3])}{more}")
 
 
 def _describe(spec: BackboneSpec) -> str:
