@@ -52,5 +52,6 @@ def no_dead_log_streams():
             stream = getattr(handler, 'stream', None)
             if isinstance(handler, logging.StreamHandler) and getattr(
                     stream, 'closed', False):
-                handler.setStream(sys.__stderr__)
+                # not setStream(), which flushes the closed stream first
+                handler.stream = sys.__stderr__
     yield
