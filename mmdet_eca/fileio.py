@@ -37,8 +37,10 @@ def _fsync_dir(folder: str) -> None:
         pass
 
 
-def temporary_path(dst: str) -> str:
-    """Create an empty ``.<name>.<random>.tmp`` beside ``dst``; return it.
+def temporary_path(dst: str, suffix: str = '.tmp') -> str:
+    """Create an empty ``.<name>.<random><suffix>`` beside ``dst``; return
+    it (a writer that picks the format by extension wants ``suffix`` to be
+    ``dst``'s own, e.g. ``'.png'``).
 
     Unlike ``tempfile.mkstemp`` (always mode 0600) the file honours the
     umask, so once renamed it has the permissions of any file the user
@@ -47,8 +49,8 @@ def temporary_path(dst: str) -> str:
     folder = osp.dirname(osp.abspath(dst))
     os.makedirs(folder, exist_ok=True)
     while True:
-        path = osp.join(folder,
-                        f'.{osp.basename(dst)}.{secrets.token_hex(4)}.tmp')
+        path = osp.join(
+            folder, f'.{osp.basename(dst)}.{secrets.token_hex(4)}{suffix}')
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                              0o666))
@@ -85,6 +87,21 @@ def commit_file(tmp_path: str, dst: str, overwrite: bool = True) -> None:
         else:
             os.unlink(tmp_path)
     _fsync_dir(osp.dirname(osp.abspath(dst)))
+
+
+@contextmanager
+def atomic_path(dst: str) -> Iterator[str]:
+    """A temporary path, with ``dst``'s extension, that becomes ``dst``
+    when the block succeeds: for writers that take a file name
+    (``cv2.imwrite``, ``savefig``, ``Config.dump``). If the block raises,
+    ``dst`` is untouched and the temporary file is removed."""
+    tmp = temporary_path(dst, osp.splitext(dst)[1] or '.tmp')
+    try:
+        yield tmp
+        commit_file(tmp, dst)
+    finally:
+        if osp.exists(tmp):
+            os.unlink(tmp)
 
 
 @contextmanager

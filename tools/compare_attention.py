@@ -42,6 +42,7 @@ from attention_study.variants import (DEFAULT_VARIANTS,  # noqa: E402
 from demo_utils import (DEMO_CONFIG, DEMO_DATA, epoch_options,  # noqa: E402
                         generate_shapes_dataset, use_shapes_data)
 from mmdet_eca.engine import run_tool  # noqa: E402
+from mmdet_eca.fileio import write_text_atomic  # noqa: E402
 
 EXAMPLES = """examples:
   python tools/compare_attention.py --seeds 3
@@ -172,21 +173,15 @@ def compare(args) -> dict:
     if args.quick:
         notes += ' (--quick: a smoke run, its figures mean nothing)'
     markdown = format_markdown(rows, 'Attention comparison', notes)
-    _write(osp.join(work_dir, 'results.md'), markdown)
-    _write(osp.join(work_dir, 'results.json'),
-           json.dumps(dict(config=args.config, epochs=epochs, seeds=seeds,
-                           variants=rows,
-                           runs=[r.__dict__ for r in results]), indent=1))
+    write_text_atomic(osp.join(work_dir, 'results.md'), markdown)
+    summary = dict(config=args.config, epochs=epochs, seeds=seeds,
+                   variants=rows, runs=[r.__dict__ for r in results])
+    write_text_atomic(osp.join(work_dir, 'results.json'),
+                      json.dumps(summary, indent=1))
     plot_study(results, variants, osp.join(work_dir, 'curves.png'))
     print('\n' + markdown)
     print(f'written: {work_dir}/results.md, results.json, curves.png')
     return dict(rows=rows, results=results)
-
-
-def _write(path, text):
-    with open(path + '.tmp', 'w') as f:
-        f.write(text)
-    os.replace(path + '.tmp', path)
 
 
 def main(argv=None) -> int:

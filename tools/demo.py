@@ -13,7 +13,6 @@
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from mmengine.config import Config  # noqa: E402
 from demo_utils import (DEMO_CONFIG, DEMO_DATA, draw_results,  # noqa: E402
                         epoch_options, generate_shapes_dataset,
                         plot_training_curves, read_scalars)
+from mmdet_eca.fileio import write_text_atomic  # noqa: E402
 
 METRICS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 # what the demo is expected to reach (README, "Results")
@@ -110,9 +110,7 @@ def format_table(metrics):
 
 
 def write_json(path, data):
-    with open(path + '.tmp', 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(path + '.tmp', path)
+    write_text_atomic(path, json.dumps(data, indent=2))
 
 
 def main(argv=None):

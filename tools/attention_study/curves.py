@@ -1,12 +1,13 @@
 """Mean +/- std curves of loss and AP over training, one line per variant."""
 import math
-import os
 from typing import Dict, List, Sequence, Tuple
 
 import matplotlib
 
 matplotlib.use('Agg')  # draw to files, also on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
+
+from mmdet_eca.fileio import atomic_path  # noqa: E402
 
 from .runs import TASKS, RunResult  # noqa: E402
 
@@ -75,7 +76,6 @@ def plot_study(results: Sequence[RunResult], variants: Sequence[str],
         ax.legend(fontsize=8)
     fig.suptitle('mean over seeds, band: +/- one standard deviation')
     fig.tight_layout()
-    tmp = out_file + '.tmp.png'
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(out_file) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, out_file)

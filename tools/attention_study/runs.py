@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import Config
 
 from .variants import variant_backbone
+from mmdet_eca.fileio import atomic_path, write_text_atomic
 
 STUDY_IMPORT = 'attention_study.backbones'
 TASKS = ('bbox', 'segm')
@@ -74,10 +75,8 @@ def write_variant_config(cfg: Config, variant: str, out_file: str,
         modules.append(STUDY_IMPORT)
     cfg.custom_imports = dict(imports, imports=modules,
                               allow_failed_imports=False)
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    tmp = out_file + '.tmp.py'
-    cfg.dump(tmp)
-    os.replace(tmp, out_file)
+    with atomic_path(out_file) as tmp:
+        cfg.dump(tmp)
     return out_file
 
 
@@ -185,7 +184,4 @@ def load_result(path: str) -> Optional[RunResult]:
 
 def save_result(result: RunResult, path: str) -> None:
     """Save a run's result atomically (a finished run is skipped later)."""
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result.__dict__, f, indent=1)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(result.__dict__, indent=1))

@@ -7,6 +7,7 @@ import mmcv
 from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
 from mmdet.utils import register_all_modules
+from mmdet_eca.fileio import atomic_path
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
                     '.webp')
@@ -69,9 +70,8 @@ def draw_predictions(config: str,
             pred_score_thr=score_thr)
         out_file = osp.join(out_dir,
                             osp.splitext(osp.basename(image_file))[0] + '.png')
-        # write beside the target and rename, so no half-written PNG is left
-        tmp_file = out_file + '.tmp.png'
-        mmcv.imwrite(visualizer.get_image()[..., ::-1], tmp_file)
-        os.replace(tmp_file, out_file)
+        # no half-written PNG is left behind
+        with atomic_path(out_file) as tmp_file:
+            mmcv.imwrite(visualizer.get_image()[..., ::-1], tmp_file)
         written.append(out_file)
     return written

@@ -10,7 +10,6 @@ enlarged smoothly (linear interpolation of the 0/1 mask, then threshold
 0.5) so that outlines follow the shapes rather than the pixel grid.
 """
 import json
-import os
 import os.path as osp
 import pickle
 from typing import Dict, List, Sequence, Tuple
@@ -18,6 +17,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
+from mmdet_eca.fileio import atomic_path
 
 # BGR colours per class index (colour-blind-safe palette of Okabe and Ito)
 COLORS = ((0, 159, 230), (178, 114, 0), (167, 121, 204), (66, 228, 240),
@@ -155,6 +155,5 @@ def _save_grid(tiles: Sequence[np.ndarray], out_file: str,
         tiles.append(np.full_like(tiles[0], 255))
     rows = [np.concatenate(tiles[i:i + columns], axis=1)
             for i in range(0, len(tiles), columns)]
-    tmp = out_file + '.tmp.png'
-    cv2.imwrite(tmp, np.concatenate(rows, axis=0))
-    os.replace(tmp, out_file)
+    with atomic_path(out_file) as tmp:
+        cv2.imwrite(tmp, np.concatenate(rows, axis=0))
