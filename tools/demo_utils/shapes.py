@@ -129,9 +129,10 @@ def generate_shapes_dataset(out_dir: str,
 
     ``out_dir/annotations/instances_{train,val}.json`` and the images in
     ``out_dir/train/`` and ``out_dir/val/``. The same arguments always give
-    the same files. The dataset is written to a temporary folder beside
-    ``out_dir`` and renamed into place, so an interrupted run never leaves a
-    half-written dataset behind.
+    the same files, and each split draws from a random stream of its own,
+    so the val images do not change with ``num_train``. The dataset is
+    written to a temporary folder beside ``out_dir`` and renamed into place,
+    so an interrupted run never leaves a half-written dataset behind.
 
     Args:
         out_dir (str): Folder to create; replaced if it exists.
@@ -155,9 +156,10 @@ def generate_shapes_dataset(out_dir: str,
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.shapes-', dir=parent)
     try:
-        rng = np.random.default_rng(seed)
         os.makedirs(osp.join(tmp, 'annotations'))
-        for split, n in (('train', num_train), ('val', num_val)):
+        for index, (split, n) in enumerate((('train', num_train),
+                                            ('val', num_val))):
+            rng = np.random.default_rng([seed, index])
             coco = _split(rng, tmp, split, n, image_size, max_objects,
                           min_size, max_size)
             with open(osp.join(tmp, 'annotations', f'instances_{split}.json'),
