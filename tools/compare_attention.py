@@ -23,6 +23,7 @@ import os
 import os.path as osp
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from mmengine.config import Config, DictAction
 
@@ -46,6 +47,7 @@ from mmdet_eca.fileio import write_text_atomic  # noqa: E402
 
 EXAMPLES = """examples:
   python tools/compare_attention.py --seeds 3
+  python tools/compare_attention.py --seeds 2 --jobs 2   # two runs at once
   python tools/compare_attention.py --variants none se eca eca-k3 eca-k7
   python tools/compare_attention.py --config CONFIG --epochs 12 \\
       --cfg-options train_dataloader.batch_size=4
@@ -74,6 +76,11 @@ def parse_args(argv=None):
     parser.add_argument('--val-interval', type=int,
                         help='validate every this many epochs, for the AP '
                         'curves (default: about 4 points per run)')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='trainings at once, each with an equal share '
+                        'of the CPU cores as compute threads (on CPUs, two '
+                        'one-thread runs finish sooner than two two-thread '
+                        'runs one after the other)')
     parser.add_argument('--work-dir', default='work_dirs/compare_attention',
                         help='where runs, table and curves go')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -126,6 +133,8 @@ def compare(args) -> dict:
             args.seeds
     if seeds < 1:
         raise ValueError(f'--seeds must be at least 1, got {seeds}')
+    if args.jobs < 1:
+        raise ValueError(f'--jobs must be at least 1, got {args.jobs}')
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     cfg = load_study_config(args, work_dir)
@@ -141,27 +150,40 @@ def compare(args) -> dict:
             args.config)
         complexity[variant] = measure(Config.fromfile(configs[variant]))
 
-    results = []
     start = time.time()
+    threads = None
+    if args.jobs > 1:
+        threads = int(os.environ.get('OMP_NUM_THREADS') or max(
+            1, (os.cpu_count() or 1) // args.jobs))
+
+    def run(seed, variant):
+        run_dir = osp.join(work_dir, 'runs', variant, f'seed{seed}')
+        result_file = osp.join(run_dir, 'result.json')
+        result = load_result(result_file)
+        if result is not None:
+            print(f'{variant} seed {seed}: done before, kept', flush=True)
+            return result
+        os.makedirs(run_dir, exist_ok=True)
+        command = train_command(configs[variant], run_dir, seed, options)
+        print(f'[{time.time() - start:6.0f} s] {variant} seed {seed}: '
+              'python ' + ' '.join(command), flush=True)
+        run_training(command, REPO, osp.join(run_dir, 'train.log'), threads)
+        result = read_run(newest_scalars(run_dir), variant, seed)
+        save_result(result, result_file)
+        return result
+
     # seed-major order: a slower or busier stretch of the machine hits
     # every variant alike
-    for seed in range(seeds):
-        for variant in variants:
-            run_dir = osp.join(work_dir, 'runs', variant, f'seed{seed}')
-            result_file = osp.join(run_dir, 'result.json')
-            result = load_result(result_file)
-            if result is None:
-                os.makedirs(run_dir, exist_ok=True)
-                command = train_command(configs[variant], run_dir, seed,
-                                        options)
-                print(f'[{time.time() - start:6.0f} s] {variant} seed '
-                      f'{seed}: python ' + ' '.join(command), flush=True)
-                run_training(command, REPO, osp.join(run_dir, 'train.log'))
-                result = read_run(newest_scalars(run_dir), variant, seed)
-                save_result(result, result_file)
-            else:
-                print(f'{variant} seed {seed}: done before, kept')
-            results.append(result)
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run, seed, variant)
+                   for seed in range(seeds) for variant in variants]
+        try:
+            results = [future.result() for future in futures]
+        except BaseException:
+            # runs under way finish (and are kept); none starts anew
+            for future in futures:
+                future.cancel()
+            raise
 
     rows = summarize(results, complexity, variants)
     hw = complexity[variants[0]]['input_hw']
@@ -170,6 +192,9 @@ def compare(args) -> dict:
              f'seeds; multiply-adds of backbone + neck at 1x3x{hw[0]}x'
              f'{hw[1]}; s/iter: mean training iteration time, data loading '
              'included, on this machine')
+    if args.jobs > 1:
+        notes += (f', {args.jobs} runs at once with {threads} compute '
+                  'thread(s) each')
     if args.quick:
         notes += ' (--quick: a smoke run, its figures mean nothing)'
     markdown = format_markdown(rows, 'Attention comparison', notes)

@@ -158,7 +158,8 @@ def study(*args, timeout=900):
 @pytest.fixture(scope='module')
 def quick_study(tmp_path_factory):
     work = tmp_path_factory.mktemp('study')
-    proc = study('--quick', '--work-dir', str(work))
+    # two runs at once: their results still come back in seed-major order
+    proc = study('--quick', '--jobs', '2', '--work-dir', str(work))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return work, proc.stdout
 
@@ -178,11 +179,14 @@ def test_quick_study_tables_every_variant_with_a_spread(quick_study):
             < rows['se']['backbone_params'])
     assert rows['none']['macs'] < rows['se']['macs']
     assert len(study['runs']) == 6
+    assert [(r['variant'], r['seed']) for r in study['runs']] == [
+        (v, seed) for seed in (0, 1) for v in ('none', 'se', 'eca')]
     # every run logged a loss curve and an AP after each of its 2 epochs
     for run in study['runs']:
         assert len(run['loss']) >= 2
         assert [step for step, _ in run['ap']['bbox']] == [1, 2]
     markdown = (work / 'results.md').read_text()
+    assert '2 runs at once with 1 compute thread(s) each' in markdown
     for variant in rows:
         assert f'| {variant} | 2 |' in markdown
     assert 'eca - se' in markdown and 'eca - none' in markdown
@@ -213,6 +217,15 @@ def test_bad_variant_fails_in_one_line(tmp_path):
         "error: unknown attention variant 'cbam': expected none, se, eca, "
         'or eca-k with one or four odd digits (eca-k3, eca-k3577)'
     ]
+
+
+def test_bad_jobs_fails_in_one_line(tmp_path):
+    proc = study('--quick', '--jobs', '0', '--work-dir', str(tmp_path),
+                 timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        'error: --jobs must be at least 1, got 0']
+    assert not (tmp_path / 'runs').exists()
 
 
 def test_demo_config_is_the_default():

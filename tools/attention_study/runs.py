@@ -87,10 +87,13 @@ def train_command(config_file: str, work_dir: str, seed: int,
              '--cfg-options', f'randomness.seed={seed}'] + list(cfg_options))
 
 
-def study_env(repo: str) -> Dict[str, str]:
+def study_env(repo: str, threads: Optional[int] = None) -> Dict[str, str]:
     """The environment of the runs: ``tools/`` on ``PYTHONPATH`` so that
-    ``custom_imports`` finds ``attention_study.backbones``."""
+    ``custom_imports`` finds ``attention_study.backbones``, and
+    ``threads`` compute threads if given."""
     env = dict(os.environ, PYTHONUNBUFFERED='1')
+    if threads is not None:
+        env['OMP_NUM_THREADS'] = str(threads)
     paths = [osp.join(repo, 'tools'), repo]
     if env.get('PYTHONPATH'):
         paths.append(env['PYTHONPATH'])
@@ -98,8 +101,10 @@ def study_env(repo: str) -> Dict[str, str]:
     return env
 
 
-def run_training(command: Sequence[str], repo: str, log_file: str) -> None:
-    """Run ``python <command>`` in ``repo``, its output into ``log_file``.
+def run_training(command: Sequence[str], repo: str, log_file: str,
+                 threads: Optional[int] = None) -> None:
+    """Run ``python <command>`` in ``repo``, its output into ``log_file``,
+    with ``threads`` compute threads (default: PyTorch's).
 
     Raises:
         RuntimeError: If the run fails: one line with the run's last error
@@ -107,7 +112,7 @@ def run_training(command: Sequence[str], repo: str, log_file: str) -> None:
     """
     with open(log_file, 'w') as log:
         proc = subprocess.run([sys.executable] + list(command), cwd=repo,
-                              env=study_env(repo), stdout=log,
+                              env=study_env(repo, threads), stdout=log,
                               stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         with open(log_file) as f:
