@@ -13,7 +13,9 @@
 import argparse
 import glob
 import json
+import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +52,10 @@ def parse_args(argv=None):
                         help='generated validation images')
     parser.add_argument('--seed', type=int, default=DEMO_DATA['seed'],
                         help='seed of the dataset generator')
+    parser.add_argument('--procs', type=int, default=default_procs(),
+                        help='training processes (tools/dist_train.sh, '
+                        'gloo on CPU), splitting the 8 images of a step '
+                        'and the CPU cores; default: 2 on 2 or more cores')
     parser.add_argument('--score-thr', type=float, default=0.5,
                         help='draw predictions scoring at least this')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -59,16 +65,45 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def default_procs():
+    # mmcv's CPU RoIAlign and much of a step run on one thread: two
+    # one-thread processes keep two cores busier than one two-thread process
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
 def step(i, text):
     print(f'\n[demo {i}/4] {text}', flush=True)
 
 
-def run_tool(args):
-    """Run ``python <args>`` in the repository; returns its wall time."""
-    print('$ python ' + ' '.join(args), flush=True)
+def run_tool(command, env=None):
+    """Run ``command`` in the repository; returns its wall time."""
+    print('$ ' + ' '.join(command), flush=True)
     start = time.time()
-    subprocess.run([sys.executable] + args, cwd=REPO, check=True)
+    subprocess.run(command, cwd=REPO, env=env, check=True)
     return time.time() - start
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def train_command(work_dir, options, procs, batch_size):
+    """tools/train.py's command line and environment; with more than one
+    process through tools/dist_train.sh, the batch split between them and
+    each process given its share of the cores as compute threads."""
+    if procs == 1:
+        command = [sys.executable, 'tools/train.py', DEMO_CONFIG]
+        return command + ['--work-dir', work_dir] + options, None
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
+    env.setdefault('OMP_NUM_THREADS',
+                   str(max(1, (os.cpu_count() or 1) // procs)))
+    options = ['--cfg-options',
+               f'train_dataloader.batch_size={batch_size // procs}'] + [
+                   o for o in options if o != '--cfg-options']
+    return ['bash', 'tools/dist_train.sh', DEMO_CONFIG, str(procs),
+            '--work-dir', work_dir] + options, env
 
 
 def newest(pattern):
@@ -115,6 +150,11 @@ def write_json(path, data):
 
 def main(argv=None):
     args = parse_args(argv)
+    cfg = Config.fromfile(osp.join(REPO, DEMO_CONFIG))
+    batch_size = cfg.train_dataloader.batch_size
+    if args.procs < 1 or batch_size % args.procs:
+        sys.exit(f'error: --procs must divide the batch of {batch_size} '
+                 f'images, got {args.procs}')
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.join(REPO, DEMO_DATA['root'])
     start = time.time()
@@ -130,15 +170,14 @@ def main(argv=None):
         seed=args.seed)
     seconds['dataset'] = time.time() - start
 
-    step(2, f'training {DEMO_CONFIG} with tools/train.py')
+    step(2, f'training {DEMO_CONFIG} with tools/train.py '
+         f'({args.procs} process{"es" if args.procs > 1 else ""})')
     options = list(args.cfg_options)
     if args.epochs is not None:
-        options = epoch_options(
-            Config.fromfile(osp.join(REPO, DEMO_CONFIG)), args.epochs) + \
-            options
+        options = epoch_options(cfg, args.epochs) + options
     cfg_options = ['--cfg-options'] + options if options else []
-    seconds['train'] = run_tool(
-        ['tools/train.py', DEMO_CONFIG, '--work-dir', work_dir] + cfg_options)
+    seconds['train'] = run_tool(*train_command(
+        work_dir, cfg_options, args.procs, batch_size))
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     scalars = osp.join(newest(osp.join(work_dir, '2*[0-9]')), 'vis_data',
@@ -148,7 +187,8 @@ def main(argv=None):
     test_dir = osp.join(work_dir, 'test')
     results_pkl = osp.join(work_dir, 'predictions.pkl')
     seconds['test'] = run_tool([
-        'tools/test.py', DEMO_CONFIG, checkpoint, '--work-dir', test_dir,
+        sys.executable, 'tools/test.py', DEMO_CONFIG, checkpoint,
+        '--work-dir', test_dir,
         '--out', results_pkl
     ] + cfg_options)
     metrics = read_test_metrics(test_dir)

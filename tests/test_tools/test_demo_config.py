@@ -16,6 +16,7 @@ from mmengine.registry import init_default_scope
 
 import mmdet_eca  # noqa: F401
 from demo_utils import DEMO_CONFIG, draw_results, epoch_options
+from tool_modules import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIPPED = osp.join(REPO, 'configs/mask_rcnn_ecanet50_fpn_1x_coco.py')
@@ -159,3 +160,32 @@ def test_the_documented_option_tracks_a_shipped_config(tmp_path):
     visualizer.add_scalars({'loss': 1.5, 'coco/bbox_mAP': 0.25}, step=3)
     visualizer.close()
     assert {'loss', 'coco/bbox_mAP'} <= _tensorboard_tags(tmp_path)
+
+
+def test_demo_trains_in_two_processes_with_the_batch_split(monkeypatch):
+    demo = load_tool('demo')
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setattr(os, 'cpu_count', lambda: 2)
+    assert demo.default_procs() == 2
+    command, env = demo.train_command(
+        '/w', ['--cfg-options', 'a=1'], procs=2, batch_size=8)
+    assert command[:4] == ['bash', 'tools/dist_train.sh', DEMO_CONFIG, '2']
+    # the 8 images of a step split in two, the user's options kept after
+    assert command[4:] == ['--work-dir', '/w', '--cfg-options',
+                           'train_dataloader.batch_size=4', 'a=1']
+    assert env['OMP_NUM_THREADS'] == '1' and env['PYTHON'] == sys.executable
+    assert 0 < int(env['PORT']) < 65536
+    command, env = demo.train_command('/w', [], procs=1, batch_size=8)
+    assert command == [sys.executable, 'tools/train.py', DEMO_CONFIG,
+                       '--work-dir', '/w'] and env is None
+    monkeypatch.setattr(os, 'cpu_count', lambda: 1)
+    assert demo.default_procs() == 1
+
+
+def test_demo_refuses_procs_that_do_not_divide_the_batch(tmp_path):
+    proc = run(['tools/demo.py', '--procs', '3', '--work-dir',
+                str(tmp_path)])
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        'error: --procs must divide the batch of 8 images, got 3'
+    assert not list(tmp_path.iterdir())

@@ -8,7 +8,7 @@ from .shapes import CLASSES
 DEMO_CONFIG = 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py'
 # generate_shapes_dataset's arguments for the demo, and where it goes (the
 # demo config's data_root, relative to the repository)
-DEMO_DATA = dict(root='data/demo_shapes', num_train=3200, num_val=400,
+DEMO_DATA = dict(root='data/demo_shapes', num_train=2800, num_val=400,
                  image_size=128, seed=0)
 
 
