@@ -3,7 +3,8 @@
 1. generates a seeded COCO-format shapes dataset in data/demo_shapes/;
 2. trains configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py (which
    inherits the shipped configs/mask_rcnn_ecanet50_fpn_1x_coco.py) from
-   scratch with tools/train.py;
+   scratch with tools/train.py, in two processes through
+   tools/dist_train.sh on a machine with two or more cores (--procs);
 3. evaluates the last checkpoint on the val split with tools/test.py (COCO
    bbox and segm AP), dumping its predictions;
 4. writes into the work dir: metrics.json (AP, and where the time went),
