@@ -90,21 +90,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def cfg_options_args(options):
+    return ['--cfg-options'] + options if options else []
+
+
 def train_command(work_dir, options, procs, batch_size):
-    """tools/train.py's command line and environment; with more than one
-    process through tools/dist_train.sh, the batch split between them and
-    each process given its share of the cores as compute threads."""
+    """tools/train.py's command line (``options``: ``key=value`` strings)
+    and environment; with more than one process through
+    tools/dist_train.sh, the batch split between them and each process
+    given its share of the cores as compute threads."""
     if procs == 1:
-        command = [sys.executable, 'tools/train.py', DEMO_CONFIG]
-        return command + ['--work-dir', work_dir] + options, None
+        return [sys.executable, 'tools/train.py', DEMO_CONFIG, '--work-dir',
+                work_dir] + cfg_options_args(options), None
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     env.setdefault('OMP_NUM_THREADS',
                    str(max(1, (os.cpu_count() or 1) // procs)))
-    options = ['--cfg-options',
-               f'train_dataloader.batch_size={batch_size // procs}'] + [
-                   o for o in options if o != '--cfg-options']
+    options = [f'train_dataloader.batch_size={batch_size // procs}'] + options
     return ['bash', 'tools/dist_train.sh', DEMO_CONFIG, str(procs),
-            '--work-dir', work_dir] + options, env
+            '--work-dir', work_dir] + cfg_options_args(options), env
 
 
 def newest(pattern):
@@ -176,9 +179,8 @@ def main(argv=None):
     options = list(args.cfg_options)
     if args.epochs is not None:
         options = epoch_options(cfg, args.epochs) + options
-    cfg_options = ['--cfg-options'] + options if options else []
     seconds['train'] = run_tool(*train_command(
-        work_dir, cfg_options, args.procs, batch_size))
+        work_dir, options, args.procs, batch_size))
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     scalars = osp.join(newest(osp.join(work_dir, '2*[0-9]')), 'vis_data',
@@ -191,7 +193,7 @@ def main(argv=None):
         sys.executable, 'tools/test.py', DEMO_CONFIG, checkpoint,
         '--work-dir', test_dir,
         '--out', results_pkl
-    ] + cfg_options)
+    ] + cfg_options_args(options))
     metrics = read_test_metrics(test_dir)
 
     step(4, 'writing metrics.json, predictions.png and training_curves.png')

@@ -167,8 +167,7 @@ def test_demo_trains_in_two_processes_with_the_batch_split(monkeypatch):
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     monkeypatch.setattr(os, 'cpu_count', lambda: 2)
     assert demo.default_procs() == 2
-    command, env = demo.train_command(
-        '/w', ['--cfg-options', 'a=1'], procs=2, batch_size=8)
+    command, env = demo.train_command('/w', ['a=1'], procs=2, batch_size=8)
     assert command[:4] == ['bash', 'tools/dist_train.sh', DEMO_CONFIG, '2']
     # the 8 images of a step split in two, the user's options kept after
     assert command[4:] == ['--work-dir', '/w', '--cfg-options',
