@@ -32,6 +32,7 @@ from mmengine.config import Config
 from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint_file, state_dict_of
+from .compat import onnx_export
 from .errors import CheckpointError, ConfigError
 from .fileio import commit_file, temporary_path
 
@@ -169,13 +170,13 @@ def _export(model: nn.Module, x: Tensor, path: str, output_names: List[str],
     dynamic_axes.update({name: _DYNAMIC_AXES for name in output_names})
     if dynamo:
         dim = torch.export.Dim.AUTO
-        torch.onnx.export(
+        onnx_export(
             model, (x, ), path, dynamo=True, opset_version=opset,
             input_names=[INPUT_NAME], output_names=output_names,
             dynamic_shapes=({a: dim for a in _DYNAMIC_AXES}, ),
             external_data=False, verbose=False)
     else:
-        torch.onnx.export(
+        onnx_export(
             model, (x, ), path, dynamo=False, opset_version=opset,
             input_names=[INPUT_NAME], output_names=output_names,
             dynamic_axes=dynamic_axes)

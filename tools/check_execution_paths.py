@@ -64,12 +64,11 @@ def onnx_path_runner(model, x, dynamo, folder):
     path = os.path.join(folder, f'model_{int(dynamo)}.onnx')
     if dynamo:
         dim = torch.export.Dim.AUTO
-        torch.onnx.export(model, (x, ), path, dynamo=True,
-                          dynamic_shapes=({0: dim, 2: dim, 3: dim}, ),
-                          external_data=False, verbose=False)
+        onnx_export(model, (x, ), path, dynamo=True,
+                    dynamic_shapes=({0: dim, 2: dim, 3: dim}, ),
+                    external_data=False, verbose=False)
     else:
-        torch.onnx.export(model, (x, ), path, dynamo=False,
-                          input_names=['input'])
+        onnx_export(model, (x, ), path, dynamo=False, input_names=['input'])
     import onnxruntime as ort
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     name = session.get_inputs()[0].name

@@ -27,7 +27,8 @@ import pickle
 from typing import List
 
 import numpy as np
-import torch
+
+from ..compat import add_safe_globals
 
 # The statistics HistoryBuffer registers on itself; a checkpoint names them.
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -59,7 +60,10 @@ def history_buffer_method(owner, name: str):
 
 
 def _numpy_globals() -> List:
-    core = getattr(np, '_core', None) or np.core  # numpy 2 renamed core
+    # numpy 2 renamed core to _core (numpy 1.26 has a _core stub without
+    # multiarray)
+    numpy2 = np.lib.NumpyVersion(np.__version__) >= '2.0.0'
+    core = np._core if numpy2 else np.core
     reconstruct = core.multiarray._reconstruct
     scalar = core.multiarray.scalar
     found = [reconstruct, scalar, np.ndarray, np.dtype]
@@ -89,10 +93,4 @@ def checkpoint_safe_globals() -> List:
 
 def allow_mmengine_checkpoints() -> None:
     """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``."""
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is None:  # torch < 2.4 loads everything anyway
-        return
-    entries = checkpoint_safe_globals()
-    if torch.__version__ < (2, 5):  # no (object, name) pairs before 2.5
-        entries = [e for e in entries if not isinstance(e, tuple)]
-    add(entries)
+    add_safe_globals(checkpoint_safe_globals())

@@ -21,22 +21,7 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
-try:  # torch >= 2.3 tells fx's symbolic tracing apart from torch.export
-    from torch.fx._symbolic_trace import is_fx_symbolic_tracing as _fx
-except ImportError:  # pragma: no cover
-    from torch.fx._symbolic_trace import is_fx_tracing as _fx
-
-try:  # the flags torch.onnx.is_in_onnx_export() reads, imported once: the
-    # public function imports them on every call, a few times per block
-    from torch.onnx._internal.exporter import _flags as _onnx_flags
-    from torch.onnx._internal.torchscript_exporter._globals import \
-        GLOBALS as _onnx_globals
-    bool(_onnx_flags._is_onnx_exporting or _onnx_globals.in_onnx_export)
-
-    def _onnx_exporting() -> bool:
-        return _onnx_flags._is_onnx_exporting or _onnx_globals.in_onnx_export
-except (ImportError, AttributeError):  # pragma: no cover  (other versions)
-    _onnx_exporting = torch.onnx.is_in_onnx_export
+from ..compat import is_compiling, is_fx_tracing, is_onnx_exporting
 
 _fused_enabled = True
 
@@ -70,7 +55,7 @@ def is_recording() -> bool:
     """
     # Cheapest first; in eager mode all of them are asked.
     return (torch.jit.is_scripting() or torch.jit.is_tracing()
-            or torch.compiler.is_compiling() or _fx() or _onnx_exporting())
+            or is_compiling() or is_fx_tracing() or is_onnx_exporting())
 
 
 def fused_eca_allowed(x: Tensor) -> bool:

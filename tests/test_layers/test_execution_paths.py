@@ -13,7 +13,6 @@ spying on the fused code that each path took the form it should.
 import copy
 import functools
 import importlib.util
-import io
 
 import pytest
 import torch
@@ -21,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdet_eca.backbones import ECAMobileNetV2, ECAResNet
+from mmdet_eca.compat import ONNX_EXPORT_HAS_DYNAMO, onnx_export
 from analysis_tools.paper_eca import paper_formulation
 from mmdet_eca.layers import eca_residual
 
@@ -31,8 +31,9 @@ needs_onnxruntime = pytest.mark.skipif(
     or importlib.util.find_spec('onnx') is None,
     reason='needs onnx and onnxruntime (pip install onnx onnxruntime)')
 needs_onnxscript = pytest.mark.skipif(
-    importlib.util.find_spec('onnxscript') is None,
-    reason='the dynamo ONNX exporter needs onnxscript')
+    importlib.util.find_spec('onnxscript') is None
+    or not ONNX_EXPORT_HAS_DYNAMO,
+    reason='the dynamo ONNX exporter needs onnxscript and torch >= 2.5')
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device')
 
@@ -181,7 +182,7 @@ def test_onnx_torchscript_exporter(kind, spy, tmp_path):
     path = tmp_path / 'model.onnx'
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     names = [f'out{i}' for i in range(4)]
-    torch.onnx.export(
+    onnx_export(
         model, (inputs(1, 3, 64, 64), ), str(path), dynamo=False,
         input_names=['input'], output_names=names,
         dynamic_axes={n: axes for n in ['input'] + names})
@@ -196,7 +197,7 @@ def test_onnx_dynamo_exporter(spy, tmp_path):
     model = build('basic')
     path = tmp_path / 'model.onnx'
     dim = torch.export.Dim.AUTO
-    torch.onnx.export(
+    onnx_export(
         model, (inputs(1, 3, 64, 64), ), str(path), dynamo=True,
         dynamic_shapes=({0: dim, 2: dim, 3: dim}, ), external_data=False,
         verbose=False)
@@ -303,35 +304,3 @@ def test_cuda_autocast_float16(mode, spy):
             expected = paper(x)
     assert spy.calls > 0
     assert max_error(out, exact) <= 2 * max_error(expected, exact)
-
-
-def test_recording_is_detected_without_a_model():
-    from mmdet_eca.layers.execution_mode import fused_eca_allowed, is_recording
-    x = torch.zeros(1)
-    assert not is_recording() and fused_eca_allowed(x)
-    seen = []
-
-    def f(t):
-        seen.append((is_recording(), fused_eca_allowed(t)))
-        return t + 1
-
-    torch.jit.trace(f, x, check_trace=False)
-    torch.fx.symbolic_trace(f)
-    assert seen == [(True, False), (True, False)]
-    assert not fused_eca_allowed(nn.Parameter(x))  # a subclass
-
-
-def test_onnx_export_is_detected():
-    from mmdet_eca.layers import execution_mode
-    seen = []
-
-    class Probe(nn.Module):
-
-        def forward(self, t):
-            seen.append(execution_mode._onnx_exporting())
-            return t + 1
-
-    assert not execution_mode._onnx_exporting()
-    with io.BytesIO() as f:
-        torch.onnx.export(Probe(), (torch.zeros(1), ), f, dynamo=False)
-    assert seen and all(seen)

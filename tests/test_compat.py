@@ -1,0 +1,99 @@
+"""The compatibility layer answers alike on the oldest and the newest torch.
+
+Run by ``make test`` (the pinned torch) and by ``make test-oldest-torch``
+(torch 2.1), so each branch of :mod:`mmdet_eca.compat` is exercised where
+it applies.
+"""
+import io
+
+import pytest
+import torch
+import torch.nn as nn
+
+from mmdet_eca import compat
+from mmdet_eca.layers.execution_mode import fused_eca_allowed, is_recording
+
+
+def test_torch_version_is_the_running_one():
+    major, minor = torch.__version__.split('.')[:2]
+    assert compat.TORCH_VERSION == (int(major), int(minor))
+    assert compat.ONNX_EXPORT_HAS_DYNAMO == (compat.TORCH_VERSION >= (2, 5))
+
+
+def test_tracers_are_detected():
+    x = torch.zeros(1)
+    assert not is_recording() and fused_eca_allowed(x)
+    seen = []
+
+    def f(t):
+        seen.append((is_recording(), fused_eca_allowed(t)))
+        return t + 1
+
+    torch.jit.trace(f, x, check_trace=False)
+    torch.fx.symbolic_trace(f)
+    assert seen == [(True, False), (True, False)]
+    assert not fused_eca_allowed(nn.Parameter(x))  # a subclass
+    assert not is_recording()
+
+
+def test_compiling_is_detected():
+    seen = []
+
+    def f(t):
+        seen.append(compat.is_compiling())
+        return t + 1
+
+    assert not compat.is_compiling()
+    # The eager backend traces with dynamo but compiles nothing: quick.
+    torch.compile(f, backend='eager')(torch.zeros(2))
+    assert seen and all(seen)
+    assert not compat.is_compiling()
+
+
+def test_onnx_export_is_detected():
+    pytest.importorskip('onnx')
+    seen = []
+
+    class Probe(nn.Module):
+
+        def forward(self, t):
+            seen.append(compat.is_onnx_exporting())
+            return t + 1
+
+    assert not compat.is_onnx_exporting()
+    with io.BytesIO() as f:
+        compat.onnx_export(Probe(), (torch.zeros(1), ), f, dynamo=False)
+    assert seen and all(seen)
+    assert not compat.is_onnx_exporting()
+
+
+@pytest.mark.skipif(compat.ONNX_EXPORT_HAS_DYNAMO,
+                    reason='this torch has the dynamo exporter')
+def test_dynamo_export_on_old_torch_is_refused_in_one_line(tmp_path):
+    with pytest.raises(RuntimeError, match=r'needs torch >= 2\.5'):
+        compat.onnx_export(nn.Identity(), (torch.zeros(1), ),
+                           str(tmp_path / 'x.onnx'), dynamo=True)
+    assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_safe_globals_where_torch_has_an_allow_list():
+    has_list = hasattr(torch.serialization, 'add_safe_globals')
+
+    class Marker:
+        pass
+
+    assert compat.add_safe_globals([Marker]) is has_list
+    if has_list:
+        assert Marker in torch.serialization.get_safe_globals()
+
+
+def test_config_package_registration():
+    from mmengine.config import utils
+    compat.register_config_package('mmdet_eca_probe', 'mmdet-eca-probe')
+    try:
+        assert utils.MODULE2PACKAGE['mmdet_eca_probe'] == 'mmdet-eca-probe'
+        # an existing entry is kept
+        compat.register_config_package('mmdet', 'elsewhere')
+        assert utils.MODULE2PACKAGE['mmdet'] == 'mmdet'
+    finally:
+        utils.MODULE2PACKAGE.pop('mmdet_eca_probe')
