@@ -14,6 +14,10 @@ from torch import Tensor
 from .execution_mode import fused_eca_allowed
 from .kernel_sizes import check_kernel_size, eca_kernel_size
 
+# Floating types whose sums over a feature map can leave the type's range
+# (float16) or lose most of their digits (bfloat16).
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
 
 def spatial_mean(x: Tensor) -> Tensor:
     """``x.mean((2, 3))`` whose backward allocates nothing the size of ``x``.
@@ -21,8 +25,12 @@ def spatial_mean(x: Tensor) -> Tensor:
     ``mean``'s backward materialises the broadcast gradient as a new
     [N, C, H, W] tensor; ``sum``'s returns it as a broadcast view, which
     autograd adds into ``x``'s gradient in place. Same values as ``mean``.
+    In float16 and bfloat16 it is ``mean`` itself: ``sum`` returns the
+    total in the input's dtype, and fp16's largest value, 65,504, is
+    passed by a 200 x 336 map of mean 1 (ResNet stage 1 at 800 x 1344),
+    where ``mean`` accumulates and divides in float32 before rounding.
     While the model is recorded (:mod:`.execution_mode`) it is ``mean``
-    itself, one standard operation that does not hold the recorded size.
+    too, one standard operation that does not hold the recorded size.
 
     Args:
         x (Tensor): [N, C, H, W].
@@ -30,7 +38,7 @@ def spatial_mean(x: Tensor) -> Tensor:
     Returns:
         Tensor: [N, C].
     """
-    if not fused_eca_allowed(x):
+    if x.dtype in LOW_PRECISION or not fused_eca_allowed(x):
         return x.mean((2, 3))
     return x.sum((2, 3)) / (x.shape[2] * x.shape[3])
 

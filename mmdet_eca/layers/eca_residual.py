@@ -45,7 +45,7 @@ import torch.nn as nn
 from torch import Tensor
 from torch.nn.modules import module as _module
 
-from .eca import ECAModule, spatial_mean
+from .eca import LOW_PRECISION, ECAModule, spatial_mean
 from .execution_mode import fused_eca_allowed
 
 # Hooks that a module call would run. The fast paths compute a norm without
@@ -62,16 +62,13 @@ def _has_hooks(module: nn.Module) -> bool:
         getattr(_module, name, None) for name in _GLOBAL_HOOKS)
 
 
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
-
-
 def _bn_dtypes(norm: nn.Module, z: Tensor) -> bool:
     """Whether BatchNorm's kernels take ``z`` with ``norm``'s parameters:
     one dtype, or (autocast's case) float16/bfloat16 input with float32
     parameters and statistics, which BatchNorm computes in float32."""
     stats = norm.running_mean.dtype
     return z.dtype == stats or (stats == torch.float32
-                                and z.dtype in _LOW_PRECISION)
+                                and z.dtype in LOW_PRECISION)
 
 
 def _plain_bn(norm: nn.Module, z: Tensor) -> bool:
