@@ -38,7 +38,7 @@ def spatial_mean(x: Tensor) -> Tensor:
     Returns:
         Tensor: [N, C].
     """
-    if x.dtype in LOW_PRECISION or not fused_eca_allowed(x):
+    if not fused_eca_allowed(x) or x.dtype in LOW_PRECISION:
         return x.mean((2, 3))
     return x.sum((2, 3)) / (x.shape[2] * x.shape[3])
 
