@@ -8,9 +8,13 @@ MMEngine the package relies on, lives here and nowhere else, so that a new
 release breaks one file; ``tests/test_compat.py`` runs on both ends
 (``make test`` and ``make test-oldest-torch``).
 """
+import _compat_pickle
+import codecs
+import collections
 import contextlib
 import functools
-from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
+import pickle
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 import torch
 
@@ -25,13 +29,13 @@ if hasattr(torch.compiler, 'is_compiling'):  # torch >= 2.3
 else:  # pragma: no cover  (torch 2.1/2.2; tested by make test-oldest-torch)
     # Dynamo answers True for it while tracing, like for
     # torch._dynamo.is_compiling, whose import takes seconds.
-    from torch._utils import is_compiling
+    from torch._utils import is_compiling  # noqa: F401
 
 try:  # torch >= 2.3 tells fx's symbolic tracing apart from torch.export
     from torch.fx._symbolic_trace import \
         is_fx_symbolic_tracing as is_fx_tracing
 except ImportError:  # pragma: no cover  (torch 2.1/2.2)
-    from torch.fx._symbolic_trace import is_fx_tracing
+    from torch.fx._symbolic_trace import is_fx_tracing  # noqa: F401
 
 try:  # torch >= 2.9: the flags torch.onnx.is_in_onnx_export() reads,
     # imported once here: the public function imports them on every call,
@@ -46,6 +50,19 @@ try:  # torch >= 2.9: the flags torch.onnx.is_in_onnx_export() reads,
         return _onnx_flags._is_onnx_exporting or _onnx_globals.in_onnx_export
 except (ImportError, AttributeError):  # pragma: no cover  (older torch)
     is_onnx_exporting = torch.onnx.is_in_onnx_export
+
+
+def cpu_autocast_supported(dtype: torch.dtype) -> bool:
+    """Whether ``torch.autocast('cpu', dtype=dtype)`` runs convolutions in
+    ``dtype`` here (torch 2.1's CPU autocast takes bfloat16 only)."""
+    try:
+        with torch.autocast('cpu', dtype=dtype):
+            y = torch.nn.functional.conv2d(
+                torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+        return y.dtype == dtype
+    except RuntimeError:
+        return False
+
 
 # --- ONNX export -----------------------------------------------------------
 
@@ -114,25 +131,102 @@ def torchscript_onnx_export() -> Iterator[None]:
 # --- checkpoints --------------------------------------------------------
 
 
+#: Whether ``torch.load(weights_only=True)`` takes an allow-list (torch >=
+#: 2.4). Before, its unpickler refuses every class but tensors and
+#: OrderedDict, so no MMEngine checkpoint (log buffers, numpy scalars)
+#: loads weights-only there, and :func:`load_weights_only` restricts
+#: Python's own unpickler instead.
+TORCH_HAS_SAFE_GLOBALS = hasattr(torch.serialization, 'add_safe_globals')
+
+# The allow-list of torch < 2.4, by the name a pickle uses.
+_allowed_globals: Dict[str, Any] = {}
+
+
+def _name_of(entry) -> Tuple[Any, str]:
+    if isinstance(entry, tuple):
+        return entry
+    return entry, f'{entry.__module__}.{entry.__qualname__}'
+
+
 def add_safe_globals(entries: Iterable) -> bool:
-    """Allow-list ``entries`` for ``torch.load(weights_only=True)``.
+    """Allow-list ``entries`` for :func:`load_weights_only`.
 
     Args:
         entries (Iterable): Objects, or ``(object, 'module.name')`` pairs
             for objects a pickle names differently.
 
     Returns:
-        bool: False on torch < 2.4, which has no allow-list: there
-        ``torch.load`` defaults to ``weights_only=False`` and needs none.
+        bool: Whether torch's own allow-list took them (torch >= 2.4, so
+        that a plain ``torch.load(weights_only=True)``, MMEngine's on
+        torch >= 2.6, reads them too); else :func:`load_weights_only`'s.
     """
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is None:
-        return False
     entries = list(entries)
+    if not TORCH_HAS_SAFE_GLOBALS:
+        _allowed_globals.update(
+            (name, obj) for obj, name in map(_name_of, entries))
+        return False
     if TORCH_VERSION < (2, 5):  # no (object, name) pairs before 2.5
         entries = [e for e in entries if not isinstance(e, tuple)]
-    add(entries)
+    torch.serialization.add_safe_globals(entries)
     return True
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_safe_globals() -> Dict[str, Any]:
+    """What torch < 2.4 loads weights-only, and what later torch allows
+    beyond that by default (containers, devices, every dtype)."""
+    from torch import _weights_only_unpickler
+    allowed = dict(_weights_only_unpickler._get_allowed_globals())
+    for obj in (collections.Counter, collections.OrderedDict, torch.device,
+                set, frozenset, bytearray, codecs.encode):
+        allowed['_codecs.encode' if obj is codecs.encode else
+                f'{obj.__module__}.{obj.__qualname__}'] = obj
+    allowed.update((str(t), t) for t in vars(torch).values()
+                   if isinstance(t, torch.dtype))
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Python's unpickler that looks up allow-listed globals only, the
+    safeguard the Python documentation gives ("Restricting Globals"); torch
+    resolves its storages before asking it."""
+
+    def find_class(self, module, name):
+        # protocol 2 (torch.save's) names builtins as Python 2 did
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name),
+                                                       (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        full = f'{module}.{name}'
+        found = _allowed_globals.get(full, _torch_safe_globals().get(full))
+        if found is None:
+            raise pickle.UnpicklingError(
+                f'Weights only load failed: Unsupported global: GLOBAL '
+                f'{full}')
+        return found
+
+
+class _RestrictedPickle:
+    """A ``pickle_module`` for ``torch.load`` that unpickles restricted."""
+    Unpickler = _RestrictedUnpickler
+    __name__ = 'mmdet_eca.compat._RestrictedPickle'
+
+    @staticmethod
+    def load(file, **kwargs):
+        return _RestrictedUnpickler(file, **kwargs).load()
+
+
+def load_weights_only(path: str, map_location: Any = 'cpu') -> Any:
+    """``torch.load(path, weights_only=True)`` with the allow-list of
+    :func:`add_safe_globals`, on every torch.
+
+    Raises:
+        pickle.UnpicklingError: A global outside the allow-list; the
+            message starts "Weights only load failed" on every torch.
+    """
+    if TORCH_HAS_SAFE_GLOBALS:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    return torch.load(path, map_location=map_location, weights_only=False,
+                      pickle_module=_RestrictedPickle)
 
 
 # --- MMEngine ----------------------------------------------------------------

@@ -61,6 +61,7 @@ def errors(actual, expected):
 
 
 def onnx_path_runner(model, x, dynamo, folder):
+    from mmdet_eca.compat import onnx_export
     path = os.path.join(folder, f'model_{int(dynamo)}.onnx')
     if dynamo:
         dim = torch.export.Dim.AUTO
@@ -89,6 +90,8 @@ def main(argv=None) -> int:
 
     import mmdet_eca  # noqa: F401  registers the backbones
     from mmdet_eca.backbones import ECAResNet
+    from mmdet_eca.compat import (ONNX_EXPORT_HAS_DYNAMO,
+                                  cpu_autocast_supported)
     torch.manual_seed(0)
     model = ECAResNet(depth=args.depth)
     gen = torch.Generator().manual_seed(1)
@@ -110,6 +113,11 @@ def main(argv=None) -> int:
     def channels_last(inp):
         cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
         return cl(inp.contiguous(memory_format=torch.channels_last))
+
+    def autocast_skip(dtype):
+        if not cpu_autocast_supported(dtype):
+            return f'this torch has no CPU autocast to {dtype}'
+        return None
 
     def autocast(dtype, paper=False):
         def run(inp):
@@ -134,17 +142,20 @@ def main(argv=None) -> int:
          None if has_ort else 'needs onnx, onnxruntime'),
         ('ONNX, dynamo exporter + onnxruntime',
          lambda: onnx_path_runner(model, x, True, folder),
-         None if has_ort and has_script else
-         'needs onnx, onnxruntime, onnxscript'),
+         None if has_ort and has_script and ONNX_EXPORT_HAS_DYNAMO else
+         'needs onnx, onnxruntime, onnxscript, torch >= 2.5'),
         ('torch.fx.symbolic_trace', lambda: torch.fx.symbolic_trace(model),
          None),
         ('torch.compile (inductor)', lambda: torch.compile(model), None),
-        ('autocast bfloat16', lambda: autocast(torch.bfloat16), None),
+        ('autocast bfloat16', lambda: autocast(torch.bfloat16),
+         autocast_skip(torch.bfloat16)),
         ('autocast bfloat16, paper formulation',
-         lambda: autocast(torch.bfloat16, True), None),
-        ('autocast float16', lambda: autocast(torch.float16), None),
+         lambda: autocast(torch.bfloat16, True),
+         autocast_skip(torch.bfloat16)),
+        ('autocast float16', lambda: autocast(torch.float16),
+         autocast_skip(torch.float16)),
         ('autocast float16, paper formulation',
-         lambda: autocast(torch.float16, True), None),
+         lambda: autocast(torch.float16, True), autocast_skip(torch.float16)),
     ]
     print(f'ECA-ResNet-{args.depth}, eval, input 1x3x{args.size[0]}x'
           f'{args.size[1]}, torch {torch.__version__}; reference: the '

@@ -14,6 +14,7 @@ from typing import Any, Dict, Mapping
 import torch
 from torch import Tensor
 
+from ..compat import load_weights_only
 from ..errors import CheckpointError
 from ..fileio import atomic_write
 
@@ -58,7 +59,7 @@ def load_checkpoint_file(path: str) -> Any:
         with warnings.catch_warnings():
             # e.g. "Detected pickle protocol 4": the error says enough
             warnings.simplefilter('ignore')
-            return torch.load(path, map_location='cpu', weights_only=True)
+            return load_weights_only(path)
     except pickle.UnpicklingError as err:
         if 'Weights only load failed' not in str(err):
             raise CheckpointError(f'is corrupted ({err})') from err

@@ -28,7 +28,7 @@ from typing import List
 
 import numpy as np
 
-from ..compat import add_safe_globals
+from ..compat import TORCH_HAS_SAFE_GLOBALS, add_safe_globals
 
 # The statistics HistoryBuffer registers on itself; a checkpoint names them.
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -59,6 +59,22 @@ def history_buffer_method(owner, name: str):
     return getattr(HistoryBuffer, name)
 
 
+def plain_numpy_dtype(*args, **kwargs) -> np.dtype:
+    """``numpy.dtype`` as checkpoints use it, and nothing more.
+
+    Raises:
+        pickle.UnpicklingError: For a dtype other than booleans, numbers
+            and fixed-width strings (an object dtype unpickles arbitrary
+            Python objects).
+    """
+    dtype = np.dtype(*args, **kwargs)
+    if dtype.char not in _PLAIN_DTYPES:
+        raise pickle.UnpicklingError(
+            f'refused numpy dtype {dtype!r}: checkpoints may only hold '
+            'arrays of booleans, numbers and strings')
+    return dtype
+
+
 def _numpy_globals() -> List:
     # numpy 2 renamed core to _core (numpy 1.26 has a _core stub without
     # multiarray)
@@ -66,11 +82,16 @@ def _numpy_globals() -> List:
     core = np._core if numpy2 else np.core
     reconstruct = core.multiarray._reconstruct
     scalar = core.multiarray.scalar
-    found = [reconstruct, scalar, np.ndarray, np.dtype]
-    # pickles written under numpy 1 name numpy.core, which numpy 2 keeps as
-    # an alias of numpy._core
-    found += [(reconstruct, 'numpy.core.multiarray._reconstruct'),
-              (scalar, 'numpy.core.multiarray.scalar')]
+    # torch >= 2.4 refuses the dtype classes left out below itself; for
+    # the loading that stands in for it on older torch, numpy.dtype checks
+    found = [reconstruct, scalar, np.ndarray,
+             np.dtype if TORCH_HAS_SAFE_GLOBALS else
+             (plain_numpy_dtype, 'numpy.dtype')]
+    # pickles written under numpy 1 name numpy.core, under numpy 2
+    # numpy._core: either loads under either
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        found += [(reconstruct, f'{module}._reconstruct'),
+                  (scalar, f'{module}.scalar')]
     # Unpickling a dtype builds an instance of its class (Float64DType, or
     # dtype[float64] before numpy 1.25), which must be allowed too.
     found += sorted({type(np.dtype(char))

@@ -25,10 +25,9 @@ def spatial_mean(x: Tensor) -> Tensor:
     ``mean``'s backward materialises the broadcast gradient as a new
     [N, C, H, W] tensor; ``sum``'s returns it as a broadcast view, which
     autograd adds into ``x``'s gradient in place. Same values as ``mean``.
-    In float16 and bfloat16 it is ``mean`` itself: ``sum`` returns the
-    total in the input's dtype, and fp16's largest value, 65,504, is
-    passed by a 200 x 336 map of mean 1 (ResNet stage 1 at 800 x 1344),
-    where ``mean`` accumulates and divides in float32 before rounding.
+    In float16 and bfloat16 the sum is taken in float32: in the input's
+    dtype, fp16's largest value, 65,504, is passed by a 200 x 336 map of
+    mean 1 (ResNet stage 1 at 800 x 1344), and bf16 keeps 8 bits of it.
     While the model is recorded (:mod:`.execution_mode`) it is ``mean``
     too, one standard operation that does not hold the recorded size.
 
@@ -38,8 +37,13 @@ def spatial_mean(x: Tensor) -> Tensor:
     Returns:
         Tensor: [N, C].
     """
-    if not fused_eca_allowed(x) or x.dtype in LOW_PRECISION:
+    if not fused_eca_allowed(x):
         return x.mean((2, 3))
+    if x.dtype in LOW_PRECISION:
+        # Not ``mean``: on torch 2.1 its low-precision backward keeps x,
+        # which the fused residual then overwrites in place.
+        return (x.sum((2, 3), dtype=torch.float32) /
+                (x.shape[2] * x.shape[3])).to(x.dtype)
     return x.sum((2, 3)) / (x.shape[2] * x.shape[3])
 
 

@@ -71,4 +71,5 @@ def fused_eca_allowed(x: Tensor) -> bool:
     Args:
         x (Tensor): An activation of the block, e.g. its last conv's output.
     """
-    return _fused_enabled and type(x) is Tensor and not is_recording()
+    # is_recording() first: torch 2.1's dynamo refuses type() on a tensor
+    return _fused_enabled and not is_recording() and type(x) is Tensor

@@ -1,5 +1,8 @@
-"""torch.load(weights_only=True) reads what MMEngine saves once mmdet_eca
-is imported, and still refuses any other pickled global."""
+"""Weights-only loading reads what MMEngine saves once mmdet_eca is
+imported, and still refuses any other pickled global: torch's own
+``torch.load(weights_only=True)`` (MMEngine's plain ``torch.load`` since
+torch 2.6) and, on every torch, ``compat.load_weights_only``, which the
+project's checked loading uses."""
 import os
 import pickle
 
@@ -9,6 +12,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 import mmdet_eca  # noqa: F401  (allow-lists the checkpoint globals)
+from mmdet_eca.compat import TORCH_VERSION, load_weights_only
 from mmdet_eca.engine import read_checkpoint
 from mmdet_eca.errors import CheckpointError
 from mmdet_eca.engine.safe_load import history_buffer_method
@@ -42,7 +46,11 @@ class GetattrOf:
         return getattr, (self.owner, self.name)
 
 
-def test_a_trained_checkpoint_loads_weights_only(straight_run):
+@pytest.mark.skipif(
+    TORCH_VERSION < (2, 6),
+    reason='torch < 2.6 lists no unsafe globals and its torch.load is not '
+    'weights-only by default')
+def test_a_trained_checkpoint_loads_with_torch_load(straight_run):
     path = straight_run / 'epoch_2.pth'
     allowed = torch.serialization.get_safe_globals()
     torch.serialization.clear_safe_globals()  # else they count as safe
@@ -51,7 +59,12 @@ def test_a_trained_checkpoint_loads_weights_only(straight_run):
     finally:
         torch.serialization.add_safe_globals(allowed)
     assert set(found) == CHECKPOINT_GLOBALS
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    # MMEngine's own call when it resumes
+    assert torch.load(path, map_location='cpu')['meta']
+
+
+def test_a_trained_checkpoint_loads_weights_only(straight_run):
+    checkpoint = load_weights_only(straight_run / 'epoch_2.pth')
     meta = checkpoint['meta']
     assert meta['dataset_meta']['classes'] == ('circle', 'rectangle',
                                                'triangle')
@@ -65,12 +78,12 @@ def test_a_trained_checkpoint_loads_weights_only(straight_run):
 
 def test_a_pickle_that_runs_code_is_refused(straight_run, tmp_path):
     marker = tmp_path / 'code-ran'
-    checkpoint = torch.load(straight_run / 'epoch_1.pth')
+    checkpoint = load_weights_only(straight_run / 'epoch_1.pth')
     checkpoint['message_hub'] = RunsCode(marker)
     path = tmp_path / 'evil.pth'
     torch.save(checkpoint, path)
     with pytest.raises(pickle.UnpicklingError, match='posix.system'):
-        torch.load(path)
+        load_weights_only(path)
     with pytest.raises(CheckpointError) as error:
         read_checkpoint(str(path))
     assert str(error.value).startswith(
@@ -84,10 +97,10 @@ def test_a_pickle_that_runs_code_is_refused(straight_run, tmp_path):
 def test_getattr_reaches_only_the_statistics_methods(tmp_path, name):
     path = tmp_path / 'getattr.pth'
     torch.save({'method': GetattrOf(HistoryBuffer, 'mean')}, path)
-    assert torch.load(path)['method'] is HistoryBuffer.mean
+    assert load_weights_only(path)['method'] is HistoryBuffer.mean
     torch.save({'method': GetattrOf(HistoryBuffer, name)}, path)
     with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
-        torch.load(path)
+        load_weights_only(path)
     with pytest.raises(pickle.UnpicklingError):
         history_buffer_method(np.ndarray, 'mean')
 
@@ -95,14 +108,15 @@ def test_getattr_reaches_only_the_statistics_methods(tmp_path, name):
 def test_object_arrays_are_refused(tmp_path):
     path = tmp_path / 'objects.pth'
     torch.save({'ok': np.arange(3, dtype=np.uint8)}, path)
-    assert torch.load(path)['ok'].tolist() == [0, 1, 2]
+    assert load_weights_only(path)['ok'].tolist() == [0, 1, 2]
     torch.save({'objects': np.array([{'a': 1}], dtype=object)}, path)
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
+        load_weights_only(path)
 
 
-def test_numpy_1_checkpoints_load(tmp_path):
-    # numpy 1 pickles its arrays as numpy.core.multiarray._reconstruct;
+def test_numpy_1_and_2_checkpoints_load(tmp_path):
+    # numpy 1 pickles its arrays as numpy.core.multiarray._reconstruct,
+    # numpy 2 as numpy._core.multiarray._reconstruct;
     # in the legacy (non-zip) format the global's name is plain text
     path = tmp_path / 'numpy1.pth'
     buffer = HistoryBuffer()
@@ -111,8 +125,12 @@ def test_numpy_1_checkpoints_load(tmp_path):
                path,
                _use_new_zipfile_serialization=False)
     data = path.read_bytes()
-    assert b'numpy._core.multiarray' in data
-    path.write_bytes(
-        data.replace(b'numpy._core.multiarray', b'numpy.core.multiarray'))
-    loaded = torch.load(path)
-    assert loaded['buffer'].current() == 2.5 and loaded['eta'] == 1.5
+    # written as this numpy names its module; the other name loads too
+    this, other = b'numpy._core.multiarray', b'numpy.core.multiarray'
+    if this not in data:
+        this, other = other, this
+    assert this in data
+    for name in (this, other):
+        path.write_bytes(data.replace(this, name))
+        loaded = load_weights_only(path)
+        assert loaded['buffer'].current() == 2.5 and loaded['eta'] == 1.5

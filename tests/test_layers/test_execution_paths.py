@@ -16,11 +16,10 @@ import importlib.util
 
 import pytest
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from mmdet_eca.backbones import ECAMobileNetV2, ECAResNet
-from mmdet_eca.compat import ONNX_EXPORT_HAS_DYNAMO, onnx_export
+from mmdet_eca.compat import (ONNX_EXPORT_HAS_DYNAMO, cpu_autocast_supported,
+                              onnx_export)
 from analysis_tools.paper_eca import paper_formulation
 from mmdet_eca.layers import eca_residual
 
@@ -228,22 +227,13 @@ def test_torch_compile(spy):
     assert max_error(out, reference(model, x)) <= TOL
 
 
-def _autocast_supported(dtype):
-    try:
-        with torch.autocast('cpu', dtype=dtype):
-            y = F.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
-        return y.dtype == dtype
-    except RuntimeError:
-        return False
-
-
 @pytest.mark.parametrize('dtype,kind,mode,channels_last', [
     (torch.bfloat16, kind, mode, False) for kind in ('bottleneck', 'basic')
     for mode in ('eval', 'frozen', 'train')
 ] + [(torch.bfloat16, 'bottleneck', 'frozen', True)] +
     [(torch.float16, 'bottleneck', mode, False) for mode in ('eval', 'train')])
 def test_autocast_takes_the_fused_path(dtype, kind, mode, channels_last, spy):
-    if not _autocast_supported(dtype):
+    if not cpu_autocast_supported(dtype):
         pytest.skip(f'CPU autocast to {dtype} unsupported here')
     model = build(kind, mode)
     x = inputs(2, 3, 64, 64)
