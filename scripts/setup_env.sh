@@ -25,7 +25,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 pip() { "$PY" -m pip "$@"; }
-has() { "$PY" -c "$1" >/dev/null 2>&1; }
+# -I: not the working directory on sys.path, whose mmdet_eca.egg-info (left
+# by another environment's editable install) would pass for an install
+has() { "$PY" -I -c "$1" >/dev/null 2>&1; }
 
 # torch >= 2.13 needs setuptools >= 77; mmcv's setup.py and MMEngine's
 # `mmdet::` config lookup import pkg_resources, which setuptools 82 dropped.
@@ -63,14 +65,23 @@ fi
 # picks up lines added to requirements.txt later.
 say 'installing mmengine, mmdet, pycocotools and the test tools (requirements.txt)'
 pip install -q -r requirements.txt
-# `python -c` puts the working directory on sys.path, so ask for the
-# installed distribution rather than trying the import.
 if ! has 'import importlib.metadata as m; m.version("mmdet-eca")'; then
     say 'installing mmdet_eca (editable)'
     pip install -q --no-build-isolation --no-deps -e .
 fi
 
-"$PY" - <<'EOF' || die 'the environment is incomplete (see the line above)'
+# mmdeploy 1.3.1 (MMDetection 3.x's), for the deployment test
+# (tests/test_tools/test_deploy.py): its wheel pins protobuf<=3.20.2, which
+# the ONNX packages above do not take, and its export path runs without
+# it, so it comes without its pins and with the small packages it imports.
+if ! has 'import mmdeploy'; then
+    say 'installing mmdeploy 1.3.1 (test only)'
+    pip install -q --no-deps mmdeploy==1.3.1
+    pip install -q aenum multiprocess prettytable terminaltables
+fi
+
+# -I: the installed mmdet_eca, not the checkout's from the working directory
+"$PY" -I - <<'EOF' || die 'the environment is incomplete (see the line above)'
 import mmcv.ops  # noqa: F401  (fails if mmcv was built without its ops)
 import mmdet_eca  # noqa: F401
 from mmdet.registry import MODELS
