@@ -5,13 +5,18 @@ registries, so a config needs only::
 
     custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
 
-Its one process-wide effect: it lets ``torch.load`` (weights-only since
+Its process-wide effects: it lets ``torch.load`` (weights-only since
 torch 2.6) read what MMEngine puts into checkpoints (see
-:mod:`mmdet_eca.engine.safe_load`), so resuming and testing work.
+:mod:`mmdet_eca.engine.safe_load`), so resuming and testing work; and it
+lets MMEngine configs inherit ``mmdet_eca::<folder>/<file>.py`` from an
+installed wheel (:func:`mmdet_eca.compat.register_config_package`; a wheel
+install also does this in processes that never import the package).
 """
 from . import checkpoint  # noqa: F401  (weight conversion)
+from . import registry  # noqa: F401  (the mmdet_eca config scope)
 from .backbones import (ECAEfficientNet, ECAMobileNetV2, ECAResNet,
                         ECAResNetV1d)
+from .compat import register_config_package
 from .engine import (AtomicCheckpointHook, CheckedLoadHook, RandomStateHook,
                      SafeRunner, ScaleLRHook, allow_mmengine_checkpoints)
 from .errors import CheckpointError, ConfigError, DataError, MissingFileError
@@ -19,6 +24,7 @@ from .layers import ECAModule, eca_kernel_size
 from .version import __version__
 
 allow_mmengine_checkpoints()
+register_config_package('mmdet_eca')
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
