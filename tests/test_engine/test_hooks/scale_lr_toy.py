@@ -76,11 +76,18 @@ class LRRecorderHook(Hook):
         self.records: List[tuple] = []
 
     def before_train(self, runner):
-        def record(optimizer, args, kwargs):
+        optimizer = runner.optim_wrapper.optimizer
+        step = optimizer.step
+
+        # Wrapped on the instance, not as a step pre-hook: on torch 2.1,
+        # once anything in the process has imported dynamo, optimizers'
+        # steps no longer run their pre-hooks.
+        def recorded_step(*args, **kwargs):
             self.records.append(
                 (runner.iter, [g['lr'] for g in optimizer.param_groups]))
+            return step(*args, **kwargs)
 
-        runner.optim_wrapper.optimizer.register_step_pre_hook(record)
+        optimizer.step = recorded_step
 
 
 class StopHere(Exception):
