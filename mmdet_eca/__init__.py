@@ -12,8 +12,9 @@ torch 2.6) read what MMEngine puts into checkpoints (see
 from . import checkpoint  # noqa: F401  (weight conversion)
 from .backbones import (ECAEfficientNet, ECAMobileNetV2, ECAResNet,
                         ECAResNetV1d)
-from .engine import (AtomicCheckpointHook, CheckedLoadHook, RandomStateHook,
-                     SafeRunner, ScaleLRHook, allow_mmengine_checkpoints)
+from .engine import (AtomicCheckpointHook, CheckedLoadHook, ClassCountHook,
+                     RandomStateHook, SafeRunner, ScaleLRHook,
+                     allow_mmengine_checkpoints)
 from .errors import CheckpointError, ConfigError, DataError, MissingFileError
 from .layers import ECAModule, eca_kernel_size
 from .version import __version__
@@ -22,8 +23,8 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
-    'ConfigError', 'DataError', 'ECAEfficientNet', 'ECAMobileNetV2',
-    'ECAModule', 'ECAResNet', 'ECAResNetV1d', 'MissingFileError',
-    'RandomStateHook', 'SafeRunner', 'ScaleLRHook', '__version__',
-    'eca_kernel_size'
+    'ClassCountHook', 'ConfigError', 'DataError', 'ECAEfficientNet',
+    'ECAMobileNetV2', 'ECAModule', 'ECAResNet', 'ECAResNetV1d',
+    'MissingFileError', 'RandomStateHook', 'SafeRunner', 'ScaleLRHook',
+    '__version__', 'eca_kernel_size'
 ]
