@@ -23,6 +23,7 @@ from mmengine.config import Config
 from ..checkpoint.io import folder_problem
 from ..errors import CheckpointError, DataError, MissingFileError
 from ..fileio import is_remote
+from .annotation_check import NO_IMAGES
 
 COCO_HINT = ('COCO 2017 is expected as data/coco/annotations/'
              'instances_{train,val}2017.json with the images in '
@@ -185,6 +186,8 @@ def coco_problem(path: str, need_annotations: bool = True) -> Optional[str]:
         if not isinstance(data[key], list):
             return (f"has a JSON {_json_kind(data[key])} as '{key}'; "
                     f'{_COCO_EXPECTED}')
+    if not data['images']:
+        return NO_IMAGES
     return None
 
 
