@@ -8,8 +8,8 @@ images fails later with NumPy's "need at least one array to concatenate".
 :func:`summarize_coco` names the first such annotation (file, image and
 annotation id) and reduces the rest to a few arrays, so that what
 MMDetection does drop on purpose (ignored, tiny, outside the image, of
-classes the config leaves out) can be reported as counts
-(:func:`dropped_line`) once the dataset is built.
+classes the config leaves out) can be reported as counts once the dataset
+is built (:mod:`.coco_capture`).
 
 Everything is vectorised over the annotations: at COCO-train scale
 (118,287 images, 860,001 boxes) it adds a small part of the dataset's
@@ -267,31 +267,3 @@ def _problem_line(path: str, ann: dict, images: List[dict],
     more = (f' ({total:,} annotations have problems: {", ".join(counts)})'
             if total > 1 else '')
     return f'{_where(path, ann, images)} {what}; {fix}{more}'
-
-
-def dropped_line(summary: AnnotationSummary, kept_images: Optional[int],
-                 filter_cfg: Optional[dict]) -> Optional[str]:
-    """One line counting what MMDetection leaves out of a training file,
-    or None if it keeps everything.
-
-    Args:
-        summary (AnnotationSummary): The file's summary, classes set.
-        kept_images (int, optional): Images the built dataset has.
-        filter_cfg (dict, optional): The dataset's ``filter_cfg``.
-    """
-    dropped = summary.dropped()
-    total = int(len(summary.category_ids))
-    parts = []
-    if dropped:
-        detail = ', '.join(f'{count:,} {reason}'
-                           for reason, count in dropped.items())
-        parts.append(f'{sum(dropped.values()):,} of its {total:,} '
-                     f'annotations ({detail})')
-    if kept_images is not None and kept_images < summary.num_images:
-        parts.append(f'{summary.num_images - kept_images:,} of its '
-                     f'{summary.num_images:,} images (filter_cfg='
-                     f'{filter_cfg})')
-    if not parts:
-        return None
-    return (f'annotation file {summary.path}: MMDetection leaves out '
-            f"{' and '.join(parts)}")

@@ -8,7 +8,8 @@ from torch.utils.data import DataLoader
 from ..errors import DataError
 from .checks import (annotation_problem, check_test_files, check_train_files,
                      evaluator_problem)
-from .coco_capture import checking_coco_files, report_dropped
+from .coco_capture import (checking_coco_files, emptied_problem,
+                           report_dropped)
 from .dist import setup_cpu_distributed
 from .explain import explained
 from .image_check import check_images
@@ -73,7 +74,8 @@ class SafeRunner(Runner):
         except DataError:
             raise  # already names the file
         except Exception as err:  # noqa: B902  re-raised, maybe re-worded
-            problem = annotation_problem(dataloader, '')
+            problem = annotation_problem(dataloader, '') or emptied_problem(
+                summaries, err)
             if problem is None:
                 raise
             raise DataError(problem) from err

@@ -165,3 +165,27 @@ def test_the_runner_names_a_nan_box_and_logs_the_counts(shapes_data,
                        f"annotation {first['id']} of image "
                        f"{first['image_id']} "):
         SafeRunner.build_dataloader(loader)
+
+
+def test_a_training_set_that_filtering_empties(tmp_path):
+    # images, but no annotation of the classes: filter_empty_gt leaves
+    # nothing, which MMEngine answered with NumPy's "need at least one array
+    # to concatenate"
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco([dict(bbox=[10, 10, 0.5, 20])])))
+    loader = dict(
+        batch_size=1, num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(type='CocoDataset', ann_file=str(ann),
+                     data_prefix=dict(img=str(tmp_path)),
+                     metainfo=dict(classes=('b', )),
+                     filter_cfg=dict(filter_empty_gt=True), pipeline=[]))
+    register_all_modules(init_default_scope=True)
+    with pytest.raises(DataError) as err:
+        SafeRunner.build_dataloader(loader)
+    assert str(err.value) == (
+        f"annotation file {ann}: no image of its 2 is left after "
+        "MMDetection's filter_cfg (filter_empty_gt drops images without "
+        "annotations of the dataset's classes, min_size small ones): 0 of "
+        'its 1 annotations are usable, 1 narrower or lower than 1 pixel or '
+        "of area <= 0; check the file, the dataset's classes and filter_cfg")
