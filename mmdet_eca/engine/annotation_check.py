@@ -191,7 +191,7 @@ def _drop_reasons(boxes: np.ndarray, width: np.ndarray, height: np.ndarray,
     return reason
 
 
-def summarize_coco(data: dict, path: str) -> AnnotationSummary:
+def summarize_coco(data: dict, path: str) -> Optional[AnnotationSummary]:
     """Check a loaded COCO annotation file; reduce it for the report.
 
     Args:
@@ -200,7 +200,9 @@ def summarize_coco(data: dict, path: str) -> AnnotationSummary:
         path (str): Its path, for messages.
 
     Returns:
-        AnnotationSummary: Per-annotation categories and drop reasons.
+        AnnotationSummary | None: Per-annotation categories and drop
+        reasons; None for a file without COCO's lists (``images``, ...),
+        which the format check names (:func:`.checks.coco_problem`).
 
     Raises:
         DataError: One line naming the file, and for an annotation its id
@@ -208,7 +210,11 @@ def summarize_coco(data: dict, path: str) -> AnnotationSummary:
             no 4-number bbox, a non-finite one, a negative width or height,
             or a category id the file's ``categories`` lack.
     """
-    images = data.get('images') or []
+    if 'images' not in data or not all(
+            isinstance(data.get(key, []), list)
+            for key in ('images', 'annotations', 'categories')):
+        return None  # not COCO's layout: .checks.coco_problem says so
+    images = data['images']
     if not images:
         raise DataError(f'annotation file {path} {NO_IMAGES}')
     anns = data.get('annotations') or []

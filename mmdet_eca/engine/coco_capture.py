@@ -45,6 +45,7 @@ def checking_coco_files() -> Iterator[List[AnnotationSummary]]:
             if annotation_file is not None:
                 self.eca_summary = summarize_coco(self.dataset,
                                                   str(annotation_file))
+            if self.eca_summary is not None:
                 summaries.append(self.eca_summary)
 
         def get_cat_ids(self, cat_names=(), sup_names=(), cat_ids=()):
