@@ -17,8 +17,9 @@ from . import registry  # noqa: F401  (the mmdet_eca config scope)
 from .backbones import (ECAEfficientNet, ECAMobileNetV2, ECAResNet,
                         ECAResNetV1d)
 from .compat import register_config_package
-from .engine import (AtomicCheckpointHook, CheckedLoadHook, RandomStateHook,
-                     SafeRunner, ScaleLRHook, allow_mmengine_checkpoints)
+from .engine import (AtomicCheckpointHook, CheckedLoadHook, ClassCountHook,
+                     RandomStateHook, SafeRunner, ScaleLRHook,
+                     allow_mmengine_checkpoints)
 from .errors import CheckpointError, ConfigError, DataError, MissingFileError
 from .layers import ECAModule, eca_kernel_size
 from .version import __version__
@@ -28,8 +29,8 @@ register_config_package('mmdet_eca')
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
-    'ConfigError', 'DataError', 'ECAEfficientNet', 'ECAMobileNetV2',
-    'ECAModule', 'ECAResNet', 'ECAResNetV1d', 'MissingFileError',
-    'RandomStateHook', 'SafeRunner', 'ScaleLRHook', '__version__',
-    'eca_kernel_size'
+    'ClassCountHook', 'ConfigError', 'DataError', 'ECAEfficientNet',
+    'ECAMobileNetV2', 'ECAModule', 'ECAResNet', 'ECAResNetV1d',
+    'MissingFileError', 'RandomStateHook', 'SafeRunner', 'ScaleLRHook',
+    '__version__', 'eca_kernel_size'
 ]

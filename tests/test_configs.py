@@ -34,6 +34,7 @@ def test_coco_config_uses_eca_and_mmdet_bases(config):
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     # ScaleLRHook scales from the schedule's own base batch
     assert cfg.custom_hooks == [
+        dict(type='ClassCountHook', allow_extra_classes=False),
         dict(type='ScaleLRHook'), dict(type='RandomStateHook'),
         dict(type='CheckedLoadHook')]
     assert cfg.auto_scale_lr.enable is False

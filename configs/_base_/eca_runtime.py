@@ -11,6 +11,10 @@ custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
 # fails; multi-process training on CPU
 runner_type = 'SafeRunner'
 custom_hooks = [
+    # every head's num_classes must be the dataset's class count; with
+    # allow_extra_classes=True heads may have more (custom_hooks.0 in
+    # --cfg-options)
+    dict(type='ClassCountHook', allow_extra_classes=False),
     # scale the lr, written for auto_scale_lr.base_batch_size images (8 GPUs
     # x 2 in MMDetection's schedules), to the real batch
     dict(type='ScaleLRHook'),

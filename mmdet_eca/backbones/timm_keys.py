@@ -14,8 +14,8 @@ names::
 
 Everything else in a block (``conv1..3``, ``bn1..3``) is named alike.
 timm's tiered stems (``ecaresnet26t``/``50t``, 24-32-64 channels) have the
-same names but shapes MMDetection's stem cannot take: :func:`tiered_stem`
-says so, for the converter and for loading alike.
+same names but widths no ``stem_channels`` of MMDetection's stem gives:
+:func:`tiered_stem` says so, for the converter and for loading alike.
 """
 import re
 from typing import Dict, List, Mapping, Optional, Tuple
@@ -51,28 +51,59 @@ def is_timm_resnet(state_dict: Mapping[str, Tensor]) -> bool:
         _ECA_AS_SE.match(key) for key in state_dict)
 
 
+def stem_widths(
+        state_dict: Mapping[str, Tensor]) -> Optional[Tuple[int, ...]]:
+    """Output widths of a deep stem's three convs, or None without one.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Weights in timm's names
+            (``conv1.0``, ``conv1.3``, ``conv1.6``) or ``ECAResNetV1d``'s
+            (``stem.0``, ``stem.3``, ``stem.6``), no prefix.
+
+    Returns:
+        tuple[int, ...] | None: e.g. ``(32, 32, 64)``; only the convs the
+        file has (a truncated dict may lack the later ones).
+    """
+    widths = []
+    for timm, mmdet in (('conv1.0', 'stem.0'), ('conv1.3', 'stem.3'),
+                        ('conv1.6', 'stem.6')):
+        weight = state_dict.get(f'{timm}.weight',
+                                state_dict.get(f'{mmdet}.weight'))
+        if weight is None or weight.dim() != 4:
+            break
+        widths.append(int(weight.shape[0]))
+    return tuple(widths) or None
+
+
 def tiered_stem(state_dict: Mapping[str, Tensor]) -> Optional[str]:
     """Why timm weights with a tiered stem cannot load, or None.
+
+    ResNet-D's stem (MMDetection's ``ResNetV1d``, timm's ``ecaresnet*d``)
+    is ``s/2, s/2, s`` channels wide for its ``stem_channels`` s: its first
+    two convs are always equally wide. timm's tiered stem
+    (``ecaresnet26t``/``50t``) is 24-32-64, which no ``stem_channels``
+    gives. Only that pattern, two first widths that differ, is refused
+    here: any other stem of another width is a plain size mismatch, which
+    strict loading reports (a refusal of every stem not 32 wide once
+    broke models with ``stem_channels`` other than 64).
 
     Args:
         state_dict (Mapping[str, Tensor]): Weights in timm's names (or
             already renamed to ``stem.*``), no prefix.
 
     Returns:
-        str | None: A phrase naming the stem's widths, or None when the
-        first stem conv has ResNet-D's 32 output channels (or is absent).
+        str | None: A phrase naming the file's stem widths, or None.
     """
-    first = state_dict.get('conv1.0.weight', state_dict.get('stem.0.weight'))
-    second = state_dict.get('conv1.3.weight', state_dict.get('stem.3.weight'))
-    if first is None or first.dim() != 4 or first.shape[0] == 32:
+    widths = stem_widths(state_dict)
+    if widths is None or len(widths) < 2 or widths[0] == widths[1]:
         return None
-    widths = [first.shape[0]]
-    if second is not None and second.dim() == 4:
-        widths.append(second.shape[0])
-    return (f"has timm's tiered stem ({'-'.join(map(str, widths))}-64 "
-            'channels, as ecaresnet26t/50t), which the ResNet-D stem of '
-            "MMDetection's ResNetV1d (32-32-64) cannot express; use "
-            "ecaresnet50d or ecaresnet101d weights")
+    shown = '-'.join(map(str, widths))
+    what = ("timm's tiered stem" if widths == (24, 32, 64) else
+            'a tiered stem')
+    return (f'has {what} ({shown} channels, as ecaresnet26t/50t), which '
+            "the ResNet-D stem of MMDetection's ResNetV1d (s/2-s/2-s for "
+            'stem_channels s, 32-32-64 in timm\'s ecaresnet*d) cannot '
+            'express; use ecaresnet50d or ecaresnet101d weights')
 
 
 def convert_timm_resnet_d(

@@ -13,7 +13,8 @@ from ..errors import CheckpointError
 from .convert import (SOURCE_FORMATS, ConversionResult, convert,
                       convert_state_dict, identify_format, inspect_checkpoint,
                       unwrap_checkpoint)
-from .io import load_checkpoint_file, save_checkpoint, state_dict_of
+from .io import (folder_problem, load_checkpoint_file, save_checkpoint,
+                 state_dict_of)
 from .mmdet_v1 import (DetectorUpgrade, convert_mmdet_v1,
                        is_mmdet_v1_checkpoint, read_mmdet_v1,
                        upgrade_checkpoint)
@@ -27,7 +28,8 @@ __all__ = [
     'SOURCE_FORMATS', 'check_state_dict', 'convert', 'convert_mmdet_v1',
     'convert_official_mobilenet_v2',
     'convert_official_resnet', 'convert_state_dict', 'convert_timm_resnet_d',
-    'detect_backbone', 'format_report', 'format_upgrade_report',
+    'detect_backbone', 'folder_problem', 'format_report',
+    'format_upgrade_report',
     'identify_format', 'inspect_checkpoint', 'is_mmdet_v1_checkpoint',
     'load_checkpoint_file', 'read_mmdet_v1', 'save_checkpoint',
     'state_dict_of', 'unwrap_checkpoint', 'upgrade_checkpoint',

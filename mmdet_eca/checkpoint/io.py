@@ -9,7 +9,7 @@ import os
 import pickle
 import re
 import warnings
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -28,6 +28,45 @@ def _sniff(path: str) -> bytes:
         return f.read(16)
 
 
+def _latest_checkpoint(folder: str) -> Optional[str]:
+    """The checkpoint MMEngine last wrote in ``folder`` (its
+    ``last_checkpoint`` file names it), else the newest ``.pth``."""
+    try:
+        with open(os.path.join(folder, 'last_checkpoint')) as f:
+            named = f.read().strip()
+        if os.path.isfile(named):
+            return named
+    except OSError:
+        pass
+    try:
+        found = [
+            os.path.join(folder, name) for name in os.listdir(folder)
+            if name.endswith(('.pth', '.pth.tar', '.pt', '.bin'))
+        ]
+    except OSError:
+        return None
+    files = [path for path in found if os.path.isfile(path)]
+    return max(files, key=os.path.getmtime) if files else None
+
+
+def folder_problem(path: str) -> Optional[str]:
+    """What to say when a checkpoint's path is a folder, or None.
+
+    Args:
+        path (str): A path given as a checkpoint.
+
+    Returns:
+        str | None: e.g. ``"is a folder, not a checkpoint file; give a
+        checkpoint file in it, such as work/epoch_2.pth"``.
+    """
+    if not os.path.isdir(path):
+        return None
+    latest = _latest_checkpoint(path)
+    hint = (f'give a checkpoint file in it, such as {latest}'
+            if latest else 'it holds no checkpoint file (.pth)')
+    return f'is a folder, not a checkpoint file; {hint}'
+
+
 def load_checkpoint_file(path: str) -> Any:
     """Load ``path`` on the CPU without unpickling anything but weights.
 
@@ -44,7 +83,7 @@ def load_checkpoint_file(path: str) -> Any:
     if not os.path.exists(path):
         raise CheckpointError('no such file')
     if os.path.isdir(path):
-        raise CheckpointError('is a directory, expected a checkpoint file')
+        raise CheckpointError(folder_problem(path))
     head = _sniff(path)
     if not head:
         raise CheckpointError('is empty, expected a checkpoint file')

@@ -20,8 +20,10 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from ..errors import DataError, MissingFileError
+from ..checkpoint.io import folder_problem
+from ..errors import CheckpointError, DataError, MissingFileError
 from ..fileio import is_remote
+from .annotation_check import NO_IMAGES
 
 COCO_HINT = ('COCO 2017 is expected as data/coco/annotations/'
              'instances_{train,val}2017.json with the images in '
@@ -96,13 +98,41 @@ def check_data(cfg: Config, loaders=('train_dataloader', 'val_dataloader',
                     f'({evaluator_key}.ann_file); {data_hint(ann)}')
 
 
+def check_checkpoint_path(path: Optional[str], what: str,
+                          where: str = '') -> None:
+    """Raise if a local checkpoint path is a folder or does not exist.
+
+    Args:
+        path (str, optional): The path (None, empty or remote: no check).
+        what (str): What it is, to start the message (``'checkpoint'``).
+        where (str): The flag or config entry, to end it; empty to leave
+            that out.
+
+    Raises:
+        CheckpointError: ``"<what> <path> is a folder, not a checkpoint
+            file; give a checkpoint file in it, such as ..."``.
+        MissingFileError: ``"<what> <path> not found"``.
+    """
+    if not path or is_remote(path) or osp.isfile(path):
+        return
+    where = f' ({where})' if where else ''
+    folder = folder_problem(path)
+    if folder:
+        raise CheckpointError(f'{what} {path} {folder}{where}')
+    raise MissingFileError(f'{what} {path} not found{where}')
+
+
 def check_pretrained(cfg: Config) -> None:
     """Raise :class:`MissingFileError` if the backbone's pretrained
-    checkpoint is a local file that does not exist."""
+    checkpoint is a local file that does not exist
+    (:class:`CheckpointError` if it is a folder)."""
     init_cfg = cfg.get('model', {}).get('backbone', {}).get('init_cfg')
     if not isinstance(init_cfg, dict) or init_cfg.get('type') != 'Pretrained':
         return
     path = init_cfg.get('checkpoint')
+    if path and not is_remote(path) and osp.isdir(path):
+        check_checkpoint_path(path, 'pretrained backbone checkpoint',
+                              'model.backbone.init_cfg.checkpoint')
     if path and not is_remote(path) and not osp.isfile(path):
         raise MissingFileError(
             f'pretrained backbone checkpoint {path} not found '
@@ -156,6 +186,8 @@ def coco_problem(path: str, need_annotations: bool = True) -> Optional[str]:
         if not isinstance(data[key], list):
             return (f"has a JSON {_json_kind(data[key])} as '{key}'; "
                     f'{_COCO_EXPECTED}')
+    if not data['images']:
+        return NO_IMAGES
     return None
 
 
@@ -227,18 +259,12 @@ def check_train_files(cfg: Config) -> None:
     check_data(cfg, loaders)
     check_annotation_format(cfg, loaders[1:])
     check_pretrained(cfg)
-    resume_from = cfg.get('load_from')
-    if resume_from and not is_remote(resume_from) and \
-            not osp.isfile(resume_from):
-        raise MissingFileError(f'checkpoint {resume_from} not found '
-                               '(--resume / load_from)')
+    check_checkpoint_path(cfg.get('load_from'), 'checkpoint',
+                          '--resume / load_from')
 
 
 def check_test_files(cfg: Config) -> None:
     """Everything ``tools/test.py`` reads before the first image."""
     check_data(cfg, ['test_dataloader'])
     check_annotation_format(cfg, ['test_dataloader'])
-    checkpoint = cfg.get('load_from')
-    if checkpoint and not is_remote(checkpoint) and \
-            not osp.isfile(checkpoint):
-        raise MissingFileError(f'checkpoint {checkpoint} not found')
+    check_checkpoint_path(cfg.get('load_from'), 'checkpoint')

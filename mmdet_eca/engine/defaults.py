@@ -28,6 +28,7 @@ from mmengine.runner import Runner
 
 from ..errors import (CheckpointError, ConfigError, DataError,
                       MissingFileError)
+from .config_syntax import syntax_problem
 from .explain import explained
 from .loading import load_weights, read_checkpoint
 
@@ -98,10 +99,19 @@ def load_config(config: str,
 
     Raises:
         MissingFileError: If ``config`` does not exist.
+        ConfigError: If it (or a ``_base_`` file) is not valid Python,
+            naming the file and line.
     """
     if not osp.isfile(config):
         raise MissingFileError(f'config file {config} not found')
-    cfg = Config.fromfile(config)
+    try:
+        cfg = Config.fromfile(config)
+    except SyntaxError as err:
+        # parsed again only now: MMEngine's message may lack the file
+        problem = syntax_problem(config)
+        if problem is None:
+            raise
+        raise ConfigError(problem) from err
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -8,6 +8,8 @@ from torch.utils.data import DataLoader
 from ..errors import DataError
 from .checks import (annotation_problem, check_test_files, check_train_files,
                      evaluator_problem)
+from .coco_capture import (checking_coco_files, emptied_problem,
+                           report_dropped)
 from .dist import setup_cpu_distributed
 from .explain import explained
 from .image_check import check_images
@@ -23,9 +25,12 @@ class SafeRunner(Runner):
       (:mod:`.explain`);
     * **checked data**: missing annotation files, image folders and
       pretrained weights are named before anything is built; an annotation
-      file that fails to load is named (:class:`~mmdet_eca.errors.DataError`)
-      and the images a built dataset lists are checked before the first
-      iteration;
+      file that fails to load is named (:class:`~mmdet_eca.errors.DataError`),
+      so are an empty image list and annotations that would train on
+      garbage (non-finite or negative boxes, unknown categories), what
+      MMDetection leaves out of a training file is logged as counts
+      (:mod:`.coco_capture`), and the images a built dataset lists are
+      checked, all before the first iteration;
     * **multi-process training on CPU**: with ``launcher='pytorch'`` and
       no CUDA, the process group is set up with gloo (:mod:`.dist`).
 
@@ -63,12 +68,18 @@ class SafeRunner(Runner):
         if not isinstance(dataloader, dict):
             return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
         try:
-            loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+            with checking_coco_files() as summaries:
+                loader = Runner.build_dataloader(dataloader, seed,
+                                                 diff_rank_seed)
+        except DataError:
+            raise  # already names the file
         except Exception as err:  # noqa: B902  re-raised, maybe re-worded
-            problem = annotation_problem(dataloader, '')
+            problem = annotation_problem(dataloader, '') or emptied_problem(
+                summaries, err)
             if problem is None:
                 raise
             raise DataError(problem) from err
+        report_dropped(loader.dataset, summaries)
         check_images(loader.dataset)
         return loader
 

@@ -55,7 +55,13 @@ def test_unreadable_files(kind, message, tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(CheckpointError, match='no such file'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
-    with pytest.raises(CheckpointError, match='is a directory'):
+    with pytest.raises(CheckpointError, match='^is a folder, not a '
+                       r'checkpoint file; it holds no checkpoint file \(.pth'):
+        load_checkpoint_file(str(tmp_path))
+    (tmp_path / 'epoch_1.pth').write_bytes(b'')
+    with pytest.raises(CheckpointError, match='is a folder, not a checkpoint '
+                       'file; give a checkpoint file in it, such as '
+                       f'{tmp_path}/epoch_1.pth$'):
         load_checkpoint_file(str(tmp_path))
 
 

@@ -1,10 +1,12 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checked_load_hook import CheckedLoadHook
+from .class_count_hook import ClassCountHook
 from .random_state_hook import (RandomStateHook, capture_rng_state,
                                 restore_rng_state)
 from .scale_lr_hook import ScaleLRHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckedLoadHook', 'RandomStateHook',
+    'AtomicCheckpointHook', 'CheckedLoadHook', 'ClassCountHook',
+    'RandomStateHook',
     'ScaleLRHook', 'capture_rng_state', 'restore_rng_state'
 ]
