@@ -76,15 +76,15 @@ setup(
     packages=find_packages(include=['mmdet_eca', 'mmdet_eca.*']),
     cmdclass={'build_py': BuildWithMim},
     python_requires='>=3.8',
-    # The versions tested (README, "Compatibility"): torch 2.1 with mmcv
-    # 2.1.0 to the newest torch the set-up installs. mmcv must be built
-    # against the installed torch without build isolation
+    # The versions tested (docs/compatibility.md): torch 2.1 to 2.14 with
+    # mmcv 2.1.0, which does not build against torch 2.15. mmcv must be
+    # built against the installed torch without build isolation
     # (scripts/setup_env.sh); pip would otherwise build it silently
     # without its compiled ops.
     install_requires=[
         'torch>=2.1',
-        'mmcv>=2.0.0,<2.2.0',
-        'mmengine>=0.10.0,<1.0.0',
+        'mmcv>=2.1.0,<2.2.0',
+        'mmengine>=0.10.7,<0.11.0',
         'mmdet>=3.3.0,<3.4.0',
         'numpy',
     ],
