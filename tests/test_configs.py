@@ -10,10 +10,13 @@ from mmengine.runner import Runner
 from tiny_runs import tiny_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Detector configs; configs/deploy/ holds mmdeploy's deploy configs, which
+# tests/test_tools/test_deploy.py runs.
 CONFIGS = sorted(
     osp.relpath(p, REPO)
     for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                       recursive=True) if '_base_' not in p)
+                       recursive=True)
+    if '_base_' not in p and f'{osp.sep}deploy{osp.sep}' not in p)
 COCO_CONFIGS = [c for c in CONFIGS if c.endswith('_coco.py')]
 
 
