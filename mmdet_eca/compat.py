@@ -2,11 +2,13 @@
 
 Supported and tested: torch 2.1 (with mmcv 2.1.0 built against it: the
 commonest MMDetection 3.x install, since OpenMMLab's prebuilt mmcv 2.1.0
-wheels stop at torch 2.1) to the newest the project's CI installs. Every
-name that moved between those versions, and every private name of torch or
-MMEngine the package relies on, lives here and nowhere else, so that a new
-release breaks one file; ``tests/test_compat.py`` runs on both ends
-(``make test`` and ``make test-oldest-torch``).
+wheels stop at torch 2.1) to 2.14 (mmcv 2.1.0 does not build against
+2.15; docs/compatibility.md). Every name that moved between those
+versions, and every private name of torch or MMEngine the package relies
+on, lives here (and in ``packaging/mmdet_eca_scope.py``, which must not
+import the package), so that a new release breaks one file;
+``tests/test_compat.py`` runs on both ends (``make test`` and ``make
+test-oldest-torch``).
 """
 import _compat_pickle
 import codecs
