@@ -47,18 +47,29 @@ mmcv_ok() {
     has "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VERSION')"
 }
 if ! mmcv_ok; then
-    # Without --no-build-isolation pip builds mmcv in an environment with no
-    # torch and silently skips its compiled ops; and pip caches that broken
-    # wheel, so a plain retry would install it again.
-    say "building mmcv==$MMCV_VERSION with its compiled ops against the installed torch (about 10 minutes on 2 cores, once)"
+    # mmcv's ops are compiled against one torch; pip's own wheel cache keys
+    # the build by mmcv's version alone, so with two torches on a machine
+    # (make test and make test-oldest-torch) it hands out the other's
+    # build. Built wheels are kept per torch version here instead.
+    TORCH_TAG=$("$PY" -I -c 'import torch; print(torch.__version__.replace("+", "_"))')
+    MMCV_WHEELS=${MMCV_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/mmdet-eca/mmcv-$MMCV_VERSION-torch-$TORCH_TAG}
     pip uninstall -q -y mmcv mmcv-lite >/dev/null 2>&1 || true
-    pip install -q --no-build-isolation "mmcv==$MMCV_VERSION" || die "building mmcv==$MMCV_VERSION failed (see pip's output above)"
-    if ! mmcv_ok; then
-        say 'the installed mmcv has no compiled ops (a cached wheel built without torch?); rebuilding without the cache'
-        pip uninstall -q -y mmcv
-        pip install -q --no-build-isolation --no-cache-dir "mmcv==$MMCV_VERSION" || die "building mmcv==$MMCV_VERSION failed"
+    if ls "$MMCV_WHEELS"/mmcv-*.whl >/dev/null 2>&1; then
+        say "installing mmcv==$MMCV_VERSION built earlier against torch $TORCH_TAG ($MMCV_WHEELS)"
+        pip install -q "$MMCV_WHEELS"/mmcv-*.whl || true
     fi
-    mmcv_ok || die "'import mmcv.ops' fails after building mmcv==$MMCV_VERSION: check that a C++ compiler and the Python headers are installed"
+    if ! mmcv_ok; then
+        # Without --no-build-isolation pip builds mmcv in an environment
+        # with no torch and silently skips its compiled ops.
+        say "building mmcv==$MMCV_VERSION with its compiled ops against torch $TORCH_TAG (about 10 minutes on 2 cores, once)"
+        pip uninstall -q -y mmcv >/dev/null 2>&1 || true
+        build=$(mktemp -d)
+        pip wheel -q --no-build-isolation --no-deps --no-cache-dir -w "$build" "mmcv==$MMCV_VERSION" || die "building mmcv==$MMCV_VERSION failed (see pip's output above)"
+        pip install -q "$build"/mmcv-*.whl || die "installing the mmcv==$MMCV_VERSION just built failed"
+        mmcv_ok || die "'import mmcv.ops' fails after building mmcv==$MMCV_VERSION: check that a C++ compiler and the Python headers are installed"
+        mkdir -p "$MMCV_WHEELS" && mv "$build"/mmcv-*.whl "$MMCV_WHEELS"/
+        rm -rf "$build"
+    fi
 fi
 
 # pip leaves what is already satisfied alone, so this is quick once done and
