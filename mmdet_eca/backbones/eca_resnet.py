@@ -116,7 +116,9 @@ class ECAResNet(ResNet):
 
     Paper: https://arxiv.org/abs/1910.03151. All of mmdet's ``ResNet``
     arguments keep their meaning; ECA only adds a ``[1, 1, k]`` weight to
-    every block, with one ``k`` per stage.
+    every block, with one ``k`` per stage. For depth 50-152 it is the model
+    ``ResNet(depth, plugins=eca_plugins(ks))`` builds (same state dict),
+    computed with the fused block tail.
 
     Args:
         depth (int): 18, 34 (BasicBlock), 50, 101 or 152 (Bottleneck).

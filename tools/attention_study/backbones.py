@@ -5,8 +5,8 @@
 variant needs an SE-ResNet that a config can name; this module registers
 the benchmark's comparator (:mod:`analysis_tools.se_resnet`) in
 MMDetection's ``MODELS`` as ``SEResNet``, and MMDetection's ``SELayer`` as
-a plugin, ``SEPlugin``, for configs with ECA plugins. It lives outside the installed
-``mmdet_eca`` package: the comparison configs import it with
+a plugin, ``SEPlugin``, for configs with ECA plugins. It lives outside the
+installed ``mmdet_eca`` package: the comparison configs import it with
 ``custom_imports=dict(imports=['mmdet_eca', 'attention_study.backbones'])``
 and the tool puts ``tools/`` on ``PYTHONPATH``.
 """

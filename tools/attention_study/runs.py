@@ -54,8 +54,8 @@ def write_variant_config(cfg: Config, variant: str, out_file: str,
     """Write ``cfg`` with its attention turned into ``variant``.
 
     The study's backbones module is added to ``custom_imports`` so that
-    ``tools/train.py`` can build ``SEResNet`` and ``SEPlugin``. Written to a temporary file
-    and renamed, so no half-written config is ever left.
+    ``tools/train.py`` can build ``SEResNet`` and ``SEPlugin``. Written to
+    a temporary file and renamed, so no half-written config is ever left.
 
     Args:
         cfg (Config): The loaded config (``--cfg-options`` applied).
