@@ -77,6 +77,8 @@ def base_batch_of(config):
 STOCK_WEIGHTS_FOLDERS = ('configs/eca_plugins/', 'configs/eca_neck/',
                          'configs/rtmdet/', 'configs/yolox/')
 ANYWHERE = [c for c in CONFIGS if c.startswith(STOCK_WEIGHTS_FOLDERS)]
+ANYWHERE_DEMOS = ('configs/demo/rtmdet_tiny-eca_shapes_demo.py',
+                  'configs/demo/yolox_s-eca_shapes_demo.py')
 
 
 def stock_config(config):
@@ -144,7 +146,8 @@ def inherits_mmdet(path):
 # tests/test_tools/test_mmdet_tools_anywhere.py.
 @pytest.mark.parametrize('config', [
     c for c in CONFIGS
-    if not c.startswith(('configs/legacy_1.x/', ) + STOCK_WEIGHTS_FOLDERS)
+    if not c.startswith(('configs/legacy_1.x/', ) + STOCK_WEIGHTS_FOLDERS +
+                        ANYWHERE_DEMOS)
 ])
 def test_config_trains_one_iteration_and_evaluates(config, shapes_data,
                                                     tmp_path):

@@ -147,3 +147,20 @@ def test_stock_resnet_with_the_plugin_is_paper_form_only(fused_calls):
     with torch.no_grad():
         model(torch.randn(1, 3, 32, 32))
     assert not fused_calls
+
+
+def test_resnet_d_with_the_plugin_is_ecaresnetv1d():
+    # both default to the adaptive k of 256..2048 channels: 5, 5, 5, 7
+    from mmdet.models.backbones import ResNetV1d
+    from mmdet_eca.backbones import ECAResNetV1d
+    eca = randomized(ECAResNetV1d(depth=50, base_channels=8)).double()
+    plugin = ResNetV1d(depth=50, base_channels=8,
+                       plugins=[dict(cfg=dict(type='ECA'),
+                                     position='after_conv3')]).double()
+    plugin.load_state_dict(eca.state_dict(), strict=True)
+    for model in (eca, plugin):
+        model.eval()
+    x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
+    with torch.no_grad():
+        for a, b in zip(eca(x), plugin(x)):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)

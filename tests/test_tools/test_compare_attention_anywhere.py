@@ -127,3 +127,16 @@ def test_quick_rtmdet_study_compares_none_stock_and_eca(rtmdet_study):
     se_cfg = Config.fromfile(str(rtmdet_study / 'configs' / 'se.py'))
     assert se_cfg.model.backbone.type == 'CSPNeXt'
     assert se_cfg.model.backbone.channel_attention is True
+
+
+def test_a_short_study_of_yolox_keeps_every_scheduler_valid():
+    # YOLOX's last phase (ConstantLR, epochs 285-300) shrinks to 2-2 at
+    # two epochs, which MMEngine would refuse
+    from demo_utils import epoch_options
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/yolox/yolox_s-eca_8xb8-300e_coco.py'))
+    options = [o.split('=', 1) for o in epoch_options(cfg, 2)
+               if o.startswith('param_scheduler')]
+    cfg.merge_from_dict({key: int(value) for key, value in options})
+    for sched in cfg.param_scheduler:
+        assert sched['begin'] < sched['end'], sched

@@ -1,5 +1,5 @@
 """Every ECA-anywhere config (ECA plugins, ECA neck, RTMDet and YOLOX with
-ECA) trains one short epoch on generated shapes through MMDetection's own
+ECA, and the latter two's demo configs) trains one short epoch on generated shapes through MMDetection's own
 tools/train.py and is evaluated by its tools/test.py: the configs need
 nothing of this project's tools."""
 import os
@@ -25,6 +25,11 @@ CONFIGS = {
     'configs/rtmdet/rtmdet_tiny-eca_8xb32-300e_coco.py':
     'backbone.stage4.2.attention.conv.weight',
     'configs/yolox/yolox_s-eca_8xb8-300e_coco.py':
+    'backbone.stage4.2.attention.conv.weight',
+    # their short runs on the demo's shapes (docs/add_eca.md)
+    'configs/demo/rtmdet_tiny-eca_shapes_demo.py':
+    'backbone.stage4.2.attention.conv.weight',
+    'configs/demo/yolox_s-eca_shapes_demo.py':
     'backbone.stage4.2.attention.conv.weight',
 }
 

@@ -5,8 +5,8 @@ pipelines resize, crop, pad and mix images at that size (RTMDet's and
 YOLOX's mosaic and mix-up, YOLOX's batch resizing in the data
 preprocessor), and their heads predict 80 classes. :func:`shrink_config`
 sets every such size to one small side and the class count to the shapes
-dataset's, and keeps every prediction at test time; the model and the
-training recipe stay the config's.
+dataset's, and keeps every prediction at test time (any score, any box
+size); the model and the training recipe stay the config's.
 """
 from mmengine.config import Config
 
@@ -24,6 +24,13 @@ def _walk(node, fn):
     elif isinstance(node, (list, tuple)):
         for value in node:
             _walk(value, fn)
+
+
+def _keep_degenerate_boxes(node):
+    # an untrained model's boxes may be degenerate (RTMDet's distances give
+    # boxes of negative width, all of which min_bbox_size=0 would drop)
+    if 'min_bbox_size' in node:
+        node['min_bbox_size'] = -1
 
 
 def _shrinker(side: int):
@@ -51,10 +58,8 @@ def _shrinker(side: int):
             # a model trained for a few iterations scores below any usual
             # threshold; keep every prediction so that evaluation has some
             node['score_thr'] = 0.0
-        if 'min_bbox_size' in node and kind is None:
-            # and its boxes may be degenerate (RTMDet's untrained distances
-            # give boxes of negative width, all of which this would drop)
-            node['min_bbox_size'] = -1
+        if isinstance(node.get('test_cfg'), dict):
+            _walk(node['test_cfg'], _keep_degenerate_boxes)
 
     return shrink
 
