@@ -14,14 +14,15 @@ install also does this in processes that never import the package).
 """
 from . import checkpoint  # noqa: F401  (weight conversion)
 from . import registry  # noqa: F401  (the mmdet_eca config scope)
-from .backbones import (ECAEfficientNet, ECAMobileNetV2, ECAResNet,
-                        ECAResNetV1d)
+from .backbones import (ECACSPDarknet, ECACSPNeXt, ECAEfficientNet,
+                        ECAMobileNetV2, ECAResNet, ECAResNetV1d)
 from .compat import register_config_package
 from .engine import (AtomicCheckpointHook, CheckedLoadHook, ClassCountHook,
                      RandomStateHook, SafeRunner, ScaleLRHook,
                      allow_mmengine_checkpoints)
 from .errors import CheckpointError, ConfigError, DataError, MissingFileError
-from .layers import ECAModule, eca_kernel_size
+from .layers import ECA, ECAModule, eca_kernel_size, eca_plugins
+from .necks import ECAFPN, ECAPAFPN
 from .version import __version__
 
 allow_mmengine_checkpoints()
@@ -29,8 +30,9 @@ register_config_package('mmdet_eca')
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
-    'ClassCountHook', 'ConfigError', 'DataError', 'ECAEfficientNet',
-    'ECAMobileNetV2', 'ECAModule', 'ECAResNet', 'ECAResNetV1d',
-    'MissingFileError', 'RandomStateHook', 'SafeRunner', 'ScaleLRHook',
-    '__version__', 'eca_kernel_size'
+    'ClassCountHook', 'ConfigError', 'DataError', 'ECA', 'ECACSPDarknet',
+    'ECACSPNeXt', 'ECAEfficientNet', 'ECAFPN', 'ECAMobileNetV2', 'ECAModule',
+    'ECAPAFPN', 'ECAResNet', 'ECAResNetV1d', 'MissingFileError',
+    'RandomStateHook', 'SafeRunner', 'ScaleLRHook', '__version__',
+    'eca_kernel_size', 'eca_plugins'
 ]

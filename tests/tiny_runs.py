@@ -3,39 +3,11 @@
 Only data, image scale, class count and schedule change: the model, the
 hooks and the optimizer stay those of the shipped config.
 """
-import os.path as osp
-
 from mmengine.config import Config
 
-from demo_utils import SHAPES_CLASSES
+from demo_utils import inner_dataset, shrink_config, use_shapes_data
 
 TINY_SCALE = (96, 96)
-
-
-def _walk(node, fn):
-    if isinstance(node, dict):
-        fn(node)
-        for value in node.values():
-            _walk(value, fn)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _walk(value, fn)
-
-
-def _shrink(node):
-    if node.get('type') in ('Resize', 'RandomResize', 'RandomChoiceResize'):
-        node['scale'] = TINY_SCALE
-        node.pop('scales', None)
-    if node.get('type') == 'RandomCrop':
-        node['crop_size'] = TINY_SCALE
-    if node.get('type') == 'BatchFixedSizePad':  # in data_preprocessor
-        node['size'] = TINY_SCALE
-    if 'num_classes' in node:
-        node['num_classes'] = len(SHAPES_CLASSES)
-    if 'score_thr' in node and 'type' not in node:
-        # a model trained for an iteration scores below any usual threshold;
-        # keep every prediction so that the evaluation has some to score
-        node['score_thr'] = 0.0
 
 
 def tiny_config(config_file, data_root, work_dir, batch_size=2,
@@ -46,23 +18,14 @@ def tiny_config(config_file, data_root, work_dir, batch_size=2,
     cfg.work_dir = str(work_dir)
     cfg.launcher = 'none'
     cfg.model.backbone.init_cfg = None  # no pretrained weights here
-    _walk(cfg.model, _shrink)
-    for split, key in (('train', 'train_dataloader'), ('val', 'val_dataloader'),
-                       ('val', 'test_dataloader')):
+    use_shapes_data(cfg, str(data_root))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg[key]
         loader.batch_size = batch_size
         loader.num_workers = 0
         loader.persistent_workers = False
-        dataset = loader.dataset
-        dataset.data_root = str(data_root)
-        dataset.ann_file = f'annotations/instances_{split}.json'
-        dataset.data_prefix = dict(img=f'{split}/')
-        dataset.metainfo = dict(classes=SHAPES_CLASSES)
-        dataset.pop('backend_args', None)
-        _walk(dataset.pipeline, _shrink)
-    ann = osp.join(str(data_root), 'annotations', 'instances_val.json')
-    cfg.val_evaluator.ann_file = ann
-    cfg.test_evaluator.ann_file = ann
+        inner_dataset(loader.dataset).pop('backend_args', None)
+    shrink_config(cfg, TINY_SCALE[0])
     cfg.train_cfg = dict(
         type='EpochBasedTrainLoop', max_epochs=max_epochs,
         val_interval=max_epochs)

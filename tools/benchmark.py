@@ -7,7 +7,9 @@ MMDetection's EfficientNet with SE and this package's ECAEfficientNet of
 one arch), checks that their outputs have the same shapes, times them
 with the runs interleaved in one process, measures each one's peak memory
 and its page faults, and prints a table of medians, minimums and ratios to
-ResNet per thread count. Timings are wall-clock by default (``--clock``
+ResNet per thread count. ``--eca-plugin`` adds MMDetection's ResNet with
+the ECA plugin (ECAResNet's model and weights, as every plugin-slot
+backbone computes it). Timings are wall-clock by default (``--clock``
 picks CPU or user-mode CPU time); ``--control`` adds an identical ResNet
 whose ratios show the machine's noise, and ``--retain-freed-memory`` takes
 the kernel's page zeroing out of CPU runs. Check that two runs agree
@@ -32,6 +34,7 @@ EXAMPLES = """examples:
   python tools/benchmark.py --threads 1 --clock user --control --repeats 30
   python tools/benchmark.py --threads 1 2 --retain-freed-memory --repeats 60
   python tools/benchmark.py --mode train --no-norm-eval --channels-last
+  python tools/benchmark.py --mode train --eca-plugin --threads 1
   python tools/benchmark.py --device cuda --batch 8 --repeats 100
   python tools/benchmark.py --efficientnet b0 --resolution 224 --threads 1
 """
@@ -78,6 +81,12 @@ def parse_args(argv=None):
         '--channels-last',
         action='store_true',
         help='run models and input in the channels-last memory format')
+    parser.add_argument(
+        '--eca-plugin',
+        action='store_true',
+        help="also run MMDetection's ResNet with the ECA plugin after every "
+        "block's conv3: ECAResNet's model and weights, computed the paper's "
+        'way, as every plugin-slot backbone computes it (depth 50-152)')
     parser.add_argument(
         '--threads',
         type=int,
@@ -128,6 +137,9 @@ def parse_args(argv=None):
         action='store_true',
         help='skip the peak-memory runs')
     args = parser.parse_args(argv)
+    if args.eca_plugin and (args.efficientnet or args.depth < 50):
+        parser.error('--eca-plugin needs a Bottleneck ResNet (--depth 50, '
+                     "101 or 152): mmdet's BasicBlock takes no plugins")
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available to this PyTorch '
                      f'({torch.__version__})')
@@ -169,6 +181,7 @@ def main(argv=None):
         settings = BenchmarkSettings(
             depth=args.depth,
             efficientnet=args.efficientnet,
+            eca_plugin=args.eca_plugin,
             batch=args.batch,
             resolution=args.resolution,
             mode=args.mode,

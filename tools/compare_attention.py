@@ -14,8 +14,8 @@ study then writes, in the work dir:
 Finished runs are kept (``runs/<variant>/seed<k>/result.json``) and
 skipped when the study is run again, so seeds can be added later. The
 default is the demo (``configs/demo/...``, on the generated shapes set);
-any ECA-ResNet config and dataset works through ``--config`` and
-``--cfg-options``.
+any config with ECA (an ECA-ResNet, ECA plugins, RTMDet or YOLOX with ECA,
+an ECA neck) and dataset works through ``--config`` and ``--cfg-options``.
 """
 import argparse
 import json
@@ -41,7 +41,8 @@ from attention_study.summary import format_markdown, summarize  # noqa: E402
 from attention_study.variants import (DEFAULT_VARIANTS,  # noqa: E402
                                       check_variants)
 from demo_utils import (DEMO_CONFIG, DEMO_DATA, epoch_options,  # noqa: E402
-                        generate_shapes_dataset, use_shapes_data)
+                        generate_shapes_dataset, shrink_config,
+                        use_shapes_data)
 from mmdet_eca.engine import run_tool  # noqa: E402
 from mmdet_eca.fileio import write_text_atomic  # noqa: E402
 
@@ -52,6 +53,8 @@ EXAMPLES = """examples:
   python tools/compare_attention.py --config CONFIG --epochs 12 \\
       --cfg-options train_dataloader.batch_size=4
   python tools/compare_attention.py --quick   # seconds-long smoke run
+  python tools/compare_attention.py --quick \\
+      --config configs/rtmdet/rtmdet_tiny-eca_8xb32-300e_coco.py
 """
 QUICK = dict(num_train=8, num_val=4, image_size=64, max_objects=2,
              min_size=12, max_size=28, seed=1)
@@ -63,11 +66,15 @@ def parse_args(argv=None):
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', default=DEMO_CONFIG,
-                        help='an ECA-ResNet detector config (default: the '
+                        help='a detector config with ECA: an ECA-ResNet '
+                        'backbone, ECA plugins in any plugin-slot backbone, '
+                        'ECACSPNeXt (RTMDet: se is its stock attention), '
+                        'ECACSPDarknet (YOLOX) or an ECA neck (default: the '
                         'demo on the generated shapes set)')
     parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
-                        help='none, se, eca, or eca-k<digits> with fixed '
-                        'kernel sizes (eca-k3, eca-k3577)')
+                        help='none, se (RTMDet: its own channel attention; '
+                        'not for YOLOX or a neck), eca, or eca-k<digits> '
+                        'with fixed kernel sizes (eca-k3, eca-k3577)')
     parser.add_argument('--seeds', type=int, default=3,
                         help='training seeds per variant (0, 1, ...)')
     parser.add_argument('--epochs', type=int,
@@ -107,12 +114,9 @@ def load_study_config(args, work_dir):
             cfg[key].batch_size = 4
             cfg[key].num_workers = 0
             cfg[key].persistent_workers = False
-            for step in cfg[key].dataset.pipeline:
-                if step.get('type') == 'Resize':
-                    step['scale'] = (QUICK['image_size'],) * 2
-        # two iterations score below any threshold: keep every box so that
-        # the evaluation has predictions to score
-        cfg.model.test_cfg.rcnn.score_thr = 0.0
+        # image sizes, classes and score thresholds for the tiny images
+        shrink_config(cfg, QUICK['image_size'])
+        cfg.model.backbone.init_cfg = None  # from scratch, nothing to fetch
     elif args.config == DEMO_CONFIG:
         ann = osp.join(REPO, DEMO_DATA['root'], 'annotations',
                        'instances_val.json')

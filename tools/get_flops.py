@@ -6,13 +6,16 @@ backbone of a config (``cfg.model.backbone``) or a backbone named like
 ``EfficientNet-B0`` (MMDetection's, with SE) or ``PlainEfficientNet-B0`` (no
 attention), and prints its parameters and operation counts, alone and with
 the ImageNet classifier head the paper's table includes. Several models
-are counted in one table, side by side.
+are counted in one table, side by side. With ``--detector`` it counts
+whole detectors from configs instead: their parameters and the
+multiply-adds of backbone + neck, with the differences to the first.
 """
 import argparse
 import os
 
 import mmdet_eca  # noqa: F401  (registers the ECA backbones)
 from analysis_tools import BACKBONES, build_backbone, parse_resolution
+from analysis_tools.detectors import detector_table
 from analysis_tools.flops import complexity_table
 
 EXAMPLES = """examples:
@@ -21,6 +24,9 @@ EXAMPLES = """examples:
   python tools/get_flops.py configs/mask_rcnn_ecanet50_fpn_1x_coco.py
   python tools/get_flops.py ECAEfficientNet-B0 EfficientNet-B0 \\
       PlainEfficientNet-B0
+  python tools/get_flops.py --detector --resolution 640 \\
+      mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py \\
+      configs/rtmdet/rtmdet_tiny-eca_8xb32-300e_coco.py
 """
 
 
@@ -42,6 +48,12 @@ def parse_args(argv=None):
         help='input height x width (default: 224x224, as in the paper)')
     parser.add_argument(
         '--batch', type=int, default=1, help='images per forward (default 1)')
+    parser.add_argument(
+        '--detector',
+        action='store_true',
+        help='count whole detectors of config files: parameters, and '
+        'multiply-adds of backbone + neck for one image of --resolution '
+        "(mmdet::<folder>/<file>.py names MMDetection's own configs)")
     return parser.parse_args(argv)
 
 
@@ -65,6 +77,9 @@ def build(model):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.detector:
+        print(detector_table(args.model, args.resolution))
+        return
     backbones = dict(reversed(build(model)) for model in args.model)
     print(complexity_table(backbones, args.batch, args.resolution))
 

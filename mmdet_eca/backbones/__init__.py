@@ -1,9 +1,11 @@
+from .eca_csp import ECACSPDarknet, ECACSPNeXt, add_eca_to_csp_layers
 from .eca_efficientnet import ECAEfficientNet
 from .eca_mobilenet_v2 import ECAInvertedResidual, ECAMobileNetV2
 from .eca_resnet import (ECABasicBlock, ECABottleneck, ECAResNet,
                          ECAResNetV1d)
 
 __all__ = [
-    'ECABasicBlock', 'ECABottleneck', 'ECAEfficientNet', 'ECAInvertedResidual',
-    'ECAMobileNetV2', 'ECAResNet', 'ECAResNetV1d'
+    'ECABasicBlock', 'ECABottleneck', 'ECACSPDarknet', 'ECACSPNeXt',
+    'ECAEfficientNet', 'ECAInvertedResidual', 'ECAMobileNetV2', 'ECAResNet',
+    'ECAResNetV1d', 'add_eca_to_csp_layers'
 ]

@@ -5,8 +5,8 @@ from ..layers.eca import ECAModule
 class ECABlock:
     """Mixin giving an MMDetection block an ECA, as ``self.eca``.
 
-    Listed before the block class (``class ECABottleneck(ECABlock,
-    Bottleneck)``); each block's ``forward`` places the attention. The
+    Listed before the block class (``class ECABasicBlock(ECABlock,
+    BasicBlock)``); each block's ``forward`` places the attention. The
     attribute is named ``eca`` because the released weights name it so
     (``layerX.Y.eca.conv.weight``).
 

@@ -4,12 +4,25 @@ The blocks subclass MMDetection's ``BasicBlock``/``Bottleneck`` and keep
 their module names (``conv1``, ``bn1``, ..., ``downsample``), adding only
 ``eca``, so the released ImageNet weights (torchvision-style names plus
 ``layerX.Y.eca.conv.weight``) load into these backbones key for key.
+
+ECA-ResNet-50/101/152 is MMDetection's ``ResNet`` with the ECA plugin
+(:class:`~mmdet_eca.layers.ECA`) after ``conv3`` of every block: the same
+modules under the same names, so the two load each other's weights and
+compute the same outputs. ``ECAResNet`` adds the per-stage kernel sizes of
+the released weights, their loading checks, and the fused block tail
+(:mod:`mmdet_eca.layers.eca_residual`), which a plugin cannot reach: in
+mmdet's ``Bottleneck`` the norm before it and the residual addition after
+it belong to the block. mmdet's ``BasicBlock`` (depth 18/34) takes no
+plugins, so :class:`ECABasicBlock` adds its ECA itself.
 """
+from typing import List, Optional
+
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
+from ..layers.eca_plugin import ECA
 from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
                                    is_frozen_bn)
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
@@ -41,31 +54,48 @@ class ECABasicBlock(ECABlock, BasicBlock):
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
 
-class ECABottleneck(ECABlock, Bottleneck):
-    """MMDetection's ``Bottleneck`` with ECA after ``norm3``.
+class ECABottleneck(Bottleneck):
+    """MMDetection's ``Bottleneck`` with the ECA plugin after ``norm3``.
 
-    ``after_conv3`` plugins, if any, run between ``norm3`` and the ECA, so
-    the attention is always the last step before the residual addition.
+    The block is mmdet's ``Bottleneck`` holding :class:`~mmdet_eca.layers.
+    ECA` as its last ``after_conv3`` plugin, the module a stock ``ResNet``
+    builds from ``plugins=[dict(cfg=dict(type='ECA', kernel_size=k),
+    position='after_conv3')]``, under the same name (``eca``): the two are
+    one model with one state dict. This class only computes the block's
+    tail, ``identity + eca(norm3(conv3(out)))``, with the fused kernels of
+    :func:`~mmdet_eca.layers.eca_residual.eca_residual` when the ECA is
+    the only ``after_conv3`` plugin. Other ``after_conv3`` plugins run
+    between ``norm3`` and the ECA, so the attention is always the last
+    step before the residual addition.
 
     Args:
         eca_kernel_size (int): Odd kernel size of the block's ECA.
+        plugins (list[dict], optional): Other plugins of the block, as for
+            mmdet's ``Bottleneck``. Defaults to None.
         **kwargs: Arguments of mmdet's ``Bottleneck``.
     """
+
+    def __init__(self, *args, eca_kernel_size: int,
+                 plugins: Optional[List[dict]] = None, **kwargs) -> None:
+        # The class itself, not the registered name: the block builds
+        # without a default registry scope too.
+        eca = dict(cfg=dict(type=ECA, kernel_size=eca_kernel_size),
+                   position='after_conv3')
+        super().__init__(*args, plugins=list(plugins or []) + [eca],
+                         **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
 
         def _inner_forward(x):
             out = self.relu(self.norm1(self.conv1(x)))
-            if self.with_plugins:
-                out = self.forward_plugin(out, self.after_conv1_plugin_names)
+            out = self.forward_plugin(out, self.after_conv1_plugin_names)
             out = self.relu(self.norm2(self.conv2(out)))
-            if self.with_plugins:
-                out = self.forward_plugin(out, self.after_conv2_plugin_names)
-            if self.with_plugins and self.after_conv3_plugin_names:
-                out = self.norm3(self.conv3(out))
-                out = self.forward_plugin(out, self.after_conv3_plugin_names)
+            out = self.forward_plugin(out, self.after_conv2_plugin_names)
+            *others, eca = self.after_conv3_plugin_names
+            if others:
+                out = self.forward_plugin(self.norm3(self.conv3(out)), others)
                 identity = x if self.downsample is None else self.downsample(x)
-                return self.eca.forward_residual(out, identity)
+                return getattr(self, eca).forward_residual(out, identity)
             # With a frozen norm3 the attention's channel means come from
             # conv3's 4x narrower input where that is exact (a plain 1x1
             # conv3) and reads less than pooling conv3's output.
@@ -74,7 +104,8 @@ class ECABottleneck(ECABlock, Bottleneck):
                 z_mean = conv1x1_output_mean(self.conv3, out)
             out = self.conv3(out)
             identity = x if self.downsample is None else self.downsample(x)
-            return eca_residual(self.eca, self.norm3, out, identity, z_mean)
+            return eca_residual(
+                getattr(self, eca), self.norm3, out, identity, z_mean)
 
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
@@ -85,7 +116,9 @@ class ECAResNet(ResNet):
 
     Paper: https://arxiv.org/abs/1910.03151. All of mmdet's ``ResNet``
     arguments keep their meaning; ECA only adds a ``[1, 1, k]`` weight to
-    every block, with one ``k`` per stage.
+    every block, with one ``k`` per stage. For depth 50-152 it is the model
+    ``ResNet(depth, plugins=eca_plugins(ks))`` builds (same state dict),
+    computed with the fused block tail.
 
     Args:
         depth (int): 18, 34 (BasicBlock), 50, 101 or 152 (Bottleneck).

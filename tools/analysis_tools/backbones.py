@@ -17,6 +17,7 @@ from mmdet.models.backbones import EfficientNet, ResNet
 from torch import nn
 
 from mmdet_eca.backbones import ECAEfficientNet, ECAResNet
+from mmdet_eca.layers import ECA, eca_plugins
 from .plain_efficientnet import PlainEfficientNet
 from .se_resnet import SEResNet
 
@@ -88,6 +89,7 @@ def _init_like_resnet(model: nn.Module) -> None:
 def build_comparison(depth: int,
                      seed: int = 0,
                      control: bool = False,
+                     eca_plugin: bool = False,
                      **kwargs) -> Dict[str, nn.Module]:
     """ResNet, ECAResNet and SEResNet of one depth with shared weights.
 
@@ -103,7 +105,12 @@ def build_comparison(depth: int,
         control (bool): Add a copy of the ResNet, ``'ResNet-50 (copy)'``:
             timed against the original, it shows how far apart two
             identical models measure (an A/A test). Defaults to False.
-        **kwargs: Arguments of mmdet's ``ResNet`` for all three.
+        eca_plugin (bool): Add ``'ResNet-50 + ECA plugin'``, MMDetection's
+            ResNet with the ECA plugin after every block's conv3 and the
+            ECAResNet's weights: the same model as ECAResNet, computed the
+            paper's way (a plugin cannot reach the fused block tail).
+            Bottleneck depths only. Defaults to False.
+        **kwargs: Arguments of mmdet's ``ResNet`` for all of them.
 
     Returns:
         dict[str, nn.Module]: ``{'ResNet-50': ..., 'ECAResNet-50': ...,
@@ -120,6 +127,14 @@ def build_comparison(depth: int,
     base = next(iter(models.values())).state_dict()
     for model in list(models.values())[1:]:
         model.load_state_dict(base, strict=False)
+    if eca_plugin:
+        eca = models[f'ECAResNet-{depth}']
+        # the class, not its registered name: no default scope here
+        plugins = [dict(p, cfg=dict(p['cfg'], type=ECA))
+                   for p in eca_plugins(eca.eca_kernel_sizes)]
+        plugin = ResNet(depth=depth, plugins=plugins, **kwargs)
+        plugin.load_state_dict(eca.state_dict(), strict=True)
+        models[f'ResNet-{depth} + ECA plugin'] = plugin
     if control:
         models[f'ResNet-{depth} (copy)'] = copy.deepcopy(
             models[f'ResNet-{depth}'])

@@ -55,6 +55,9 @@ class BenchmarkSettings:
         efficientnet (str, optional): An EfficientNet arch (``'b0'``):
             compare EfficientNets without attention, with SE and with ECA
             instead of the ResNets of ``depth``. Defaults to None.
+        eca_plugin (bool): Also run MMDetection's ResNet with the ECA
+            plugin (ECAResNet's model and weights, the paper's
+            computation). Defaults to False.
     """
     depth: int = 50
     batch: int = 2
@@ -71,6 +74,7 @@ class BenchmarkSettings:
     control: bool = False
     retain_freed_memory: bool = False
     efficientnet: Optional[str] = None
+    eca_plugin: bool = False
 
 
 @dataclass
@@ -157,6 +161,7 @@ def run_comparison(settings: BenchmarkSettings,
         models = build_comparison(
             settings.depth,
             control=settings.control,
+            eca_plugin=settings.eca_plugin,
             norm_eval=settings.norm_eval)
     models = {k: _prepare(m, settings, device) for k, m in models.items()}
     height, width = settings.resolution

@@ -20,9 +20,10 @@ gives two counts, both from forward hooks on the leaf modules:
 
 ECA's pooling is functional here (``ECAModule`` has no pooling module), so
 each ECA is charged the cost of the ``AdaptiveAvgPool2d`` of the reference
-implementation, on its block's output shape (on its input's in an
-EfficientNet block, where it attends to the mid channels); its ``Conv1d``
-is counted as a convolution. Hooks on the norms make the ECA blocks take
+implementation, on its block's output shape in a ResNet block, on its own
+input elsewhere (an EfficientNet block's mid channels, a CSP layer's
+concatenation, a pyramid level); its ``Conv1d`` is counted as a
+convolution. Hooks on the norms make the ECA blocks take
 the paper's formulation (see :mod:`mmdet_eca.layers.eca_residual`), so the
 counts are those of the model as the paper wrote it.
 """
@@ -132,13 +133,22 @@ def count_complexity(model: nn.Module, *inputs: torch.Tensor) -> Complexity:
         return hook
 
     handles = []
+    # ECAs whose block computes them without calling them (the fused tail)
+    charged_by_block = set()
     for module in model.modules():
         if isinstance(module, (ECAMBConv, ECAEdgeResidual)):
-            handles.append(
-                module.eca.register_forward_hook(hook_for(_pooled_input)))
-        elif isinstance(getattr(module, 'eca', None), ECAModule):
+            continue  # their ECA runs as a module, hooked below
+        if isinstance(getattr(module, 'eca', None), ECAModule):
+            charged_by_block.add(id(module.eca))
             handles.append(
                 module.register_forward_hook(hook_for(_eca_pooling)))
+    for module in model.modules():
+        if (isinstance(module, ECAModule)
+                and id(module) not in charged_by_block):
+            # EfficientNet blocks, CSP layers, necks: the ECA runs as a
+            # module, on its own input
+            handles.append(
+                module.register_forward_hook(hook_for(_pooled_input)))
         if next(module.children(), None) is not None:
             continue
         for types, rule in _RULES:

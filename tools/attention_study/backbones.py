@@ -1,14 +1,16 @@
-"""Backbones that only the attention comparison builds from a config.
+"""Backbones and layers that only the attention comparison builds.
 
 ``tools/compare_attention.py`` trains the same detector with no attention
 (MMDetection's own ``ResNet``), Squeeze-and-Excitation and ECA. The SE
 variant needs an SE-ResNet that a config can name; this module registers
 the benchmark's comparator (:mod:`analysis_tools.se_resnet`) in
-MMDetection's ``MODELS`` as ``SEResNet``. It lives outside the installed
-``mmdet_eca`` package: the comparison configs import it with
+MMDetection's ``MODELS`` as ``SEResNet``, and MMDetection's ``SELayer`` as
+a plugin, ``SEPlugin``, for configs with ECA plugins. It lives outside the
+installed ``mmdet_eca`` package: the comparison configs import it with
 ``custom_imports=dict(imports=['mmdet_eca', 'attention_study.backbones'])``
 and the tool puts ``tools/`` on ``PYTHONPATH``.
 """
+from mmdet.models.layers import SELayer
 from mmdet.registry import MODELS
 
 from analysis_tools.se_resnet import SEBasicBlock
@@ -44,3 +46,19 @@ class SEResNet(_SEResNet):
 
     def make_res_layer(self, **kwargs):
         return super().make_res_layer(se_ratio=self.se_ratio, **kwargs)
+
+
+@MODELS.register_module()
+class SEPlugin(SELayer):
+    """MMDetection's SE layer (reduction 16) for a backbone's plugin slots,
+    where the comparison's SE variant puts it in place of the ECA plugin.
+
+    Args:
+        in_channels (int): Channels of the slot; the backbone passes it.
+        ratio (int): Channel reduction. Defaults to 16.
+    """
+
+    _abbr_ = 'se'
+
+    def __init__(self, in_channels: int, ratio: int = 16) -> None:
+        super().__init__(in_channels, ratio=ratio)

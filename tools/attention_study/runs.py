@@ -1,6 +1,6 @@
 """One training run per (variant, seed), through ``tools/train.py``.
 
-Each variant's config is the user's config with only ``model.backbone``
+Each variant's config is the user's config with only the model's attention
 changed (:mod:`attention_study.variants`), written once into the study's
 work dir; each seed is ``--cfg-options randomness.seed=<seed>`` on top, so
 every run is a command a user could type (the tool prints it). Results are
@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from .variants import variant_backbone
+from .variants import variant_model
 from mmdet_eca.fileio import atomic_path, write_text_atomic
 
 STUDY_IMPORT = 'attention_study.backbones'
@@ -51,11 +51,11 @@ class RunResult:
 
 def write_variant_config(cfg: Config, variant: str, out_file: str,
                          config_file: str = 'the config') -> str:
-    """Write ``cfg`` with its backbone turned into ``variant``.
+    """Write ``cfg`` with its attention turned into ``variant``.
 
     The study's backbones module is added to ``custom_imports`` so that
-    ``tools/train.py`` can build ``SEResNet``. Written to a temporary file
-    and renamed, so no half-written config is ever left.
+    ``tools/train.py`` can build ``SEResNet`` and ``SEPlugin``. Written to
+    a temporary file and renamed, so no half-written config is ever left.
 
     Args:
         cfg (Config): The loaded config (``--cfg-options`` applied).
@@ -67,8 +67,7 @@ def write_variant_config(cfg: Config, variant: str, out_file: str,
         str: ``out_file``.
     """
     cfg = Config(cfg.to_dict(), filename=cfg.filename)
-    cfg.model.backbone = variant_backbone(cfg.model.backbone, variant,
-                                          config_file)
+    cfg.model = variant_model(cfg.model, variant, config_file)
     imports = dict(cfg.get('custom_imports') or {})
     modules = list(imports.get('imports', []))
     if STUDY_IMPORT not in modules:

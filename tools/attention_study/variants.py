@@ -1,8 +1,10 @@
-"""The backbones the attention comparison trains, as config edits.
+"""The models the attention comparison trains, as config edits.
 
-A variant changes only ``model.backbone``: its type and the attention's
-own arguments. Depth, widths, norms, strides and initialisation stay the
-config's, so the variants differ in the attention alone.
+A variant changes only the model's attention: for an ECA-ResNet config the
+backbone's type and the attention's own arguments (here); for ECA as a
+plugin, in a CSP backbone or in a neck, that one place
+(:mod:`.placements`). Depth, widths, norms, strides and initialisation
+stay the config's, so the variants differ in the attention alone.
 
 * ``none``: MMDetection's own ``ResNet`` (``ResNetV1d`` for an
   ``ECAResNetV1d`` config), no attention.
@@ -19,6 +21,8 @@ import re
 from typing import Dict, List, Sequence
 
 from mmdet_eca.errors import ConfigError
+from .placements import (ECA_CSP, ECA_NECKS, csp_variant, has_eca_plugins,
+                         neck_variant, plugin_variant)
 
 DEFAULT_VARIANTS = ('none', 'se', 'eca')
 ECA_TYPES = {'ECAResNet': 'ResNet', 'ECAResNetV1d': 'ResNetV1d'}
@@ -85,4 +89,48 @@ def variant_backbone(backbone: Dict, variant: str,
         if eca_type == 'ECAResNetV1d':
             # ResNetV1d is ResNet with these two set
             out.update(deep_stem=True, avg_down=True)
+    return out
+
+
+def variant_model(model: Dict, variant: str,
+                  config_file: str = 'the config') -> Dict:
+    """``model`` (a detector config dict with ECA) turned into ``variant``.
+
+    The ECA is looked for in this order: an ECA-ResNet backbone, ECA
+    plugins in the backbone, an ECA CSP backbone, an ECA neck; the first
+    one found is the one that varies.
+
+    Args:
+        model (dict): ``model`` of the config.
+        variant (str): A name accepted by :func:`check_variants`.
+        config_file (str): Named in error messages.
+
+    Returns:
+        dict: A new model config.
+
+    Raises:
+        ConfigError: If the model has no ECA, or the variant does not
+            apply to where it is.
+    """
+    check_variants([variant])
+    out = copy.deepcopy(dict(model))
+    backbone, neck = dict(out['backbone']), dict(out.get('neck') or {})
+    match = FIXED_K.match(variant)
+    digits = match.group(1) if match else None
+    if backbone.get('type') in ECA_TYPES:
+        out['backbone'] = variant_backbone(backbone, variant, config_file)
+    elif has_eca_plugins(backbone):
+        out['backbone'] = plugin_variant(backbone, variant, digits,
+                                         config_file)
+    elif backbone.get('type') in ECA_CSP:
+        out['backbone'] = csp_variant(backbone, variant, digits, config_file)
+    elif neck.get('type') in ECA_NECKS:
+        out['neck'] = neck_variant(neck, variant, digits, config_file)
+    else:
+        raise ConfigError(
+            f'{config_file}: the model has no ECA to compare: the attention '
+            'comparison needs an ECA backbone (one of '
+            f'{", ".join(sorted(set(ECA_TYPES) | set(ECA_CSP)))}), ECA '
+            "plugins (plugins=[dict(cfg=dict(type='ECA'), ...)]) or an ECA "
+            f'neck ({", ".join(sorted(ECA_NECKS))})')
     return out

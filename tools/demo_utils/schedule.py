@@ -48,11 +48,17 @@ def epoch_options(cfg: Config, epochs: int,
         if not sched.get('by_epoch', True):
             continue
         key = f'param_scheduler.{i}'
+        scaled = {}
         for name in ('begin', 'end', 'T_max'):
             if name in sched and sched[name] is not None:
                 value = min(sched[name], old)
-                scaled = 0 if value == 0 else _scaled(value, ratio)
-                options.append(f'{key}.{name}={scaled}')
+                scaled[name] = 0 if value == 0 else _scaled(value, ratio)
+        if 'begin' in scaled and scaled.get('end', 1) <= scaled['begin']:
+            # a last phase that shrinks to nothing (YOLOX's final
+            # ConstantLR, epochs 285-300, at 2 epochs: 2-2), which MMEngine
+            # refuses: one epoch past the run, where it never acts
+            scaled['end'] = scaled['begin'] + 1
+        options += [f'{key}.{name}={value}' for name, value in scaled.items()]
         if 'milestones' in sched:
             milestones = [_scaled(m, ratio) for m in sched['milestones']]
             listed = ','.join(map(str, milestones))

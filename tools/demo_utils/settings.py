@@ -12,6 +12,15 @@ DEMO_DATA = dict(root='data/demo_shapes', num_train=2800, num_val=400,
                  image_size=128, seed=0)
 
 
+def inner_dataset(dataset):
+    """The dataset config that reads the files: ``dataset`` itself, or the
+    one a wrapper holds (YOLOX's ``MultiImageMixDataset``, a
+    ``RepeatDataset``)."""
+    while 'dataset' in dataset:
+        dataset = dataset.dataset
+    return dataset
+
+
 def use_shapes_data(cfg: Config, data_root: str) -> Config:
     """Point ``cfg``'s train/val/test data and evaluators at a dataset
     written by :func:`generate_shapes_dataset` (in place; returned).
@@ -25,7 +34,7 @@ def use_shapes_data(cfg: Config, data_root: str) -> Config:
     """
     for split, key in (('train', 'train_dataloader'),
                        ('val', 'val_dataloader'), ('val', 'test_dataloader')):
-        dataset = cfg[key].dataset
+        dataset = inner_dataset(cfg[key].dataset)
         dataset.data_root = data_root
         dataset.ann_file = f'annotations/instances_{split}.json'
         dataset.data_prefix = dict(img=f'{split}/')

@@ -1,0 +1,3 @@
+from .eca_fpn import ECAFPN, ECAPAFPN
+
+__all__ = ['ECAFPN', 'ECAPAFPN']
