@@ -129,7 +129,7 @@ def test_config_changes_only_the_attention(config):
     for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper',
                 'param_scheduler', 'train_cfg'):
         assert cfg[key] == stock[key], key
-    hooks = [h['type'] for h in cfg.custom_hooks[:-3]]
+    hooks = [h['type'] for h in cfg.custom_hooks[:-4]]
     assert hooks == [h['type'] for h in stock.get('custom_hooks', [])]
 
 
