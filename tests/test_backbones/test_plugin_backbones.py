@@ -12,6 +12,7 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.registry import init_default_scope
 
+from mmdet_eca.compat import onnx_export
 from mmdet_eca.layers import ECA
 
 PLUGIN = [dict(cfg=dict(type='ECA'), position='after_conv3')]
@@ -157,7 +158,7 @@ def test_onnx_export_gives_the_eager_outputs(name, tmp_path):
     outs = _eager(model, torch.randn(1, 3, 64, 64))
     names = [f'out{i}' for i in range(len(outs))]
     axes = {0: 'batch', 2: 'height', 3: 'width'}
-    torch.onnx.export(
+    onnx_export(
         model, (torch.randn(1, 3, 64, 64), ), str(path), dynamo=False,
         input_names=['input'], output_names=names,
         dynamic_axes={n: axes for n in ['input'] + names})
