@@ -6,20 +6,9 @@
 #
 #   _base_ = ['mmdet::<detector config>.py', '<path>/_base_/eca_runtime.py']
 #   default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
-custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
-# names the config entry or data file at fault when a build or a dataset
-# fails; multi-process training on CPU
-runner_type = 'SafeRunner'
-custom_hooks = [
-    # every head's num_classes must be the dataset's class count; with
-    # allow_extra_classes=True heads may have more (custom_hooks.0 in
-    # --cfg-options)
-    dict(type='ClassCountHook', allow_extra_classes=False),
-    # scale the lr, written for auto_scale_lr.base_batch_size images (8 GPUs
-    # x 2 in MMDetection's schedules), to the real batch
-    dict(type='ScaleLRHook'),
-    # checkpoints carry the random states; a resume continues bit for bit
-    dict(type='RandomStateHook'),
-    # testing and resuming refuse a checkpoint that does not fit exactly
-    dict(type='CheckedLoadHook'),
-]
+#
+# A config with hooks of its own joins the lists:
+#   custom_hooks = [dict(type='MyHook')] + _base_.eca_hooks
+# (custom_imports, the runner and the hooks: ./eca_hooks.py)
+_base_ = './eca_hooks.py'
+custom_hooks = _base_.eca_hooks
