@@ -50,8 +50,8 @@ def check_variants(names: Sequence[str]) -> List[str]:
         if name not in NAMED_VARIANTS and not FIXED_K.match(name):
             raise ConfigError(
                 f'unknown attention variant {name!r}: expected none, se, '
-                'eca, eca-identity, or eca-k with one or four odd digits (eca-k3, '
-                'eca-k3577)')
+                'eca, eca-identity, or eca-k with one or four odd digits '
+                '(eca-k3, eca-k3577)')
         if names.count(name) > 1:
             raise ConfigError(f'attention variant {name!r} given twice')
     return names
