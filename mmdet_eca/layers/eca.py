@@ -85,9 +85,13 @@ class ECAModule(nn.Module):
                     'ECAModule needs either kernel_size or channels')
             kernel_size = eca_kernel_size(channels, gamma, beta)
         self.kernel_size = check_kernel_size(kernel_size)
-        self.conv = nn.Conv1d(
-            1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
         self.identity_init = bool(identity_init)
+        # An identity-mode weight is zeroed anyway: built without drawing
+        # from the global generator, the network's other layers get the
+        # random initialisation they get without ECA under the same seed.
+        with torch.random.fork_rng(devices=[], enabled=self.identity_init):
+            self.conv = nn.Conv1d(
+                1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
         if self.identity_init:
             nn.init.zeros_(self.conv.weight)
         self._register_state_dict_hook(record_gate)
