@@ -4,6 +4,7 @@ plain network's outputs in every form, the gate learns, MMEngine's
 initialisation keeps the start, and weights of the other gate warn."""
 import contextlib
 import copy
+import os.path as osp
 import warnings
 
 import pytest
@@ -271,3 +272,24 @@ def _no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         yield
+
+
+def test_the_stock_faster_rcnn_config_starts_as_the_stock_backbone(
+        plain_r50):
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    plain, path = plain_r50
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(
+        repo, 'configs/eca_plugins/faster-rcnn_r50-eca-identity_fpn_1x_coco'
+        '.py'))
+    assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+    cfg.model.backbone.init_cfg.checkpoint = path  # no downloads here
+    detector = MODELS.build(cfg.model)
+    detector.init_weights()
+    ecas = [m for m in detector.backbone.modules() if isinstance(m, ECA)]
+    assert [e.kernel_size for e in ecas[::4][:1]] == [5] and len(ecas) == 16
+    assert all(e.identity_init for e in ecas)
+    x = torch.rand(1, 3, 64, 64, dtype=torch.float64)
+    assert_same_outputs(copy.deepcopy(plain), detector.backbone, x)
