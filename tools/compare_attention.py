@@ -45,7 +45,8 @@ from attention_study.runs import (load_result, newest_scalars,  # noqa: E402
                                   train_command, write_variant_config)
 from attention_study.summary import format_markdown, summarize  # noqa: E402
 from attention_study.transfer import (TRANSFER_CONFIG,  # noqa: E402
-                                      TRANSFER_EPOCHS, transfer_config)
+                                      TRANSFER_EARLY_ITERS, TRANSFER_EPOCHS,
+                                      transfer_config)
 from attention_study.variants import (DEFAULT_VARIANTS,  # noqa: E402
                                       TRANSFER_VARIANTS, check_variants)
 from demo_utils import (DEMO_CONFIG, DEMO_DATA, epoch_options,  # noqa: E402
@@ -251,7 +252,8 @@ def compare(args) -> dict:
                    variants=rows, runs=[r.__dict__ for r in results])
     write_text_atomic(osp.join(work_dir, 'results.json'),
                       json.dumps(summary, indent=1))
-    plot_study(results, variants, osp.join(work_dir, 'curves.png'))
+    plot_study(results, variants, osp.join(work_dir, 'curves.png'),
+               early_iters=TRANSFER_EARLY_ITERS if args.transfer else None)
     print('\n' + markdown)
     print(f'written: {work_dir}/results.md, results.json, curves.png')
     return dict(rows=rows, results=results)

@@ -26,6 +26,8 @@ TRANSFER_CONFIG = (
 # of training, where the inserted attention's start matters, is seen.
 TRANSFER_DATA = dict(num_train=480, num_val=200, image_size=128, seed=3)
 TRANSFER_EPOCHS = 5
+# the curves' close-up of the loss: the warm-up, where the start matters
+TRANSFER_EARLY_ITERS = 100
 PRETRAIN = dict(num_train=2400, num_val=500, size=64, epochs=6)
 QUICK_PRETRAIN = dict(num_train=64, num_val=16, size=32, epochs=1,
                       batch_size=16)
