@@ -14,7 +14,8 @@ leaves the rest of the model config as it is:
   model, whose CSP layers have a C x C channel attention (SE without the
   reduction). YOLOX and the necks have no such stock attention.
 * ``eca-k<digits>``: the ECA with fixed kernel sizes.
-* ``eca-identity``: the ECA starting as the identity.
+* ``eca-identity``: the ECA starting as the identity; ``eca`` and
+  ``eca-k`` take the paper's gate whatever the config says.
 """
 import copy
 from typing import Dict, List, Optional
@@ -57,6 +58,9 @@ def plugin_variant(backbone: Dict, variant: str, digits: Optional[str],
     plugins = list(out['plugins'])
     eca = [p for p in plugins if is_eca_plugin(p)]
     others = [p for p in plugins if not is_eca_plugin(p)]
+    # the paper's gate unless the variant asks for the identity start
+    eca = [dict(p, cfg={k: v for k, v in p['cfg'].items()
+                        if k != 'identity_init'}) for p in eca]
     new: List[Dict] = eca
     if variant == 'none':
         new = []
@@ -95,10 +99,11 @@ def csp_variant(backbone: Dict, variant: str, digits: Optional[str],
     """
     out = copy.deepcopy(dict(backbone))
     eca_type = out['type']
-    if variant == 'eca':
-        return out
     if variant == 'eca-identity':
         out['eca_identity_init'] = True
+        return out
+    out.pop('eca_identity_init', None)
+    if variant == 'eca':
         return out
     if digits:
         out['eca_kernel_size'] = _one_k(digits, eca_type, config_file)
@@ -131,10 +136,11 @@ def neck_variant(neck: Dict, variant: str, digits: Optional[str],
         dict: A new neck config.
     """
     out = copy.deepcopy(dict(neck))
-    if variant == 'eca':
-        return out
     if variant == 'eca-identity':
         out['eca_identity_init'] = True
+        return out
+    out.pop('eca_identity_init', None)
+    if variant == 'eca':
         return out
     if digits:
         out['eca_kernel_size'] = _one_k(digits, out['type'], config_file)

@@ -10,7 +10,8 @@ stay the config's, so the variants differ in the attention alone.
   ``ECAResNetV1d`` config), no attention.
 * ``se``: Squeeze-and-Excitation in every block (Hu et al., CVPR 2018,
   https://arxiv.org/abs/1709.01507), reduction 16, where ECA sits.
-* ``eca``: the config's ECA backbone as it is.
+* ``eca``: the config's ECA backbone with the paper's gate and
+  initialisation (an ``eca_identity_init`` in the config is dropped).
 * ``eca-identity``: the config's ECA starting as the identity
   (``eca_identity_init=True``, :mod:`mmdet_eca.layers.identity_gate`), the
   way to insert ECA into a network pretrained without it.
@@ -81,10 +82,11 @@ def variant_backbone(backbone: Dict, variant: str,
             'attention comparison needs an ECA-ResNet backbone (one of '
             f'{", ".join(sorted(ECA_TYPES))})')
     out = copy.deepcopy(dict(backbone))
-    if variant == 'eca':
-        return out
     if variant == 'eca-identity':
         out['eca_identity_init'] = True
+        return out
+    out.pop('eca_identity_init', None)
+    if variant == 'eca':
         return out
     match = FIXED_K.match(variant)
     if match:
