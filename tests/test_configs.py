@@ -165,7 +165,7 @@ def test_config_trains_one_iteration_and_evaluates(config, shapes_data,
     assert runner.iter == 1
     metrics = runner.val_loop.run()
     assert 'coco/bbox_mAP' in metrics
-    if 'mask_head' in cfg.model.get('roi_head', {}):
+    if cfg.model.get('roi_head', {}).get('mask_head'):
         assert 'coco/segm_mAP' in metrics
 
 

@@ -16,6 +16,12 @@ skipped when the study is run again, so seeds can be added later. The
 default is the demo (``configs/demo/...``, on the generated shapes set);
 any config with ECA (an ECA-ResNet, ECA plugins, RTMDet or YOLOX with ECA,
 an ECA neck) and dataset works through ``--config`` and ``--cfg-options``.
+
+``--transfer`` studies attention inserted into a backbone pretrained
+without it (:mod:`attention_study.transfer`): a plain ResNet pretrained on
+a generated classification task, then a detector fine-tuned from it with
+no attention, ECA with the paper's initialisation, ECA starting as the
+identity, and SE.
 """
 import argparse
 import json
@@ -38,8 +44,11 @@ from attention_study.runs import (load_result, newest_scalars,  # noqa: E402
                                   read_run, run_training, save_result,
                                   train_command, write_variant_config)
 from attention_study.summary import format_markdown, summarize  # noqa: E402
+from attention_study.transfer import (TRANSFER_CONFIG,  # noqa: E402
+                                      TRANSFER_EARLY_ITERS, TRANSFER_EPOCHS,
+                                      transfer_config)
 from attention_study.variants import (DEFAULT_VARIANTS,  # noqa: E402
-                                      check_variants)
+                                      TRANSFER_VARIANTS, check_variants)
 from demo_utils import (DEMO_CONFIG, DEMO_DATA, epoch_options,  # noqa: E402
                         generate_shapes_dataset, shrink_config,
                         use_shapes_data)
@@ -53,6 +62,9 @@ EXAMPLES = """examples:
   python tools/compare_attention.py --config CONFIG --epochs 12 \\
       --cfg-options train_dataloader.batch_size=4
   python tools/compare_attention.py --quick   # seconds-long smoke run
+  python tools/compare_attention.py --transfer --seeds 3 --jobs 2
+      (ECA inserted into a plain-pretrained backbone: none, eca,
+      eca-identity, se; about 30 minutes on 2 cores)
   python tools/compare_attention.py --quick \\
       --config configs/rtmdet/rtmdet_tiny-eca_8xb32-300e_coco.py
 """
@@ -65,16 +77,20 @@ def parse_args(argv=None):
         description=__doc__.split('\n')[0],
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--config', default=DEMO_CONFIG,
+    parser.add_argument('--config',
                         help='a detector config with ECA: an ECA-ResNet '
                         'backbone, ECA plugins in any plugin-slot backbone, '
                         'ECACSPNeXt (RTMDet: se is its stock attention), '
                         'ECACSPDarknet (YOLOX) or an ECA neck (default: the '
-                        'demo on the generated shapes set)')
-    parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
+                        'demo on the generated shapes set; --transfer: '
+                        f'{TRANSFER_CONFIG})')
+    parser.add_argument('--variants', nargs='+',
                         help='none, se (RTMDet: its own channel attention; '
-                        'not for YOLOX or a neck), eca, or eca-k<digits> '
-                        'with fixed kernel sizes (eca-k3, eca-k3577)')
+                        'not for YOLOX or a neck), eca, eca-identity (ECA '
+                        'starting as the identity), or eca-k<digits> '
+                        'with fixed kernel sizes (eca-k3, eca-k3577); '
+                        f"default {' '.join(DEFAULT_VARIANTS)}, --transfer: "
+                        f"{' '.join(TRANSFER_VARIANTS)}")
     parser.add_argument('--seeds', type=int, default=3,
                         help='training seeds per variant (0, 1, ...)')
     parser.add_argument('--epochs', type=int,
@@ -88,8 +104,15 @@ def parse_args(argv=None):
                         'of the CPU cores as compute threads (on CPUs, two '
                         'one-thread runs finish sooner than two two-thread '
                         'runs one after the other)')
-    parser.add_argument('--work-dir', default='work_dirs/compare_attention',
-                        help='where runs, table and curves go')
+    parser.add_argument('--work-dir',
+                        help='where runs, table and curves go (default '
+                        'work_dirs/compare_attention, --transfer: '
+                        'work_dirs/transfer_study)')
+    parser.add_argument('--transfer', action='store_true',
+                        help='attention inserted into a backbone pretrained '
+                        'without it: pretrain a plain ResNet on a generated '
+                        'classification task, fine-tune the detector from '
+                        'it in each variant')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config for every '
                         'run, key=value pairs')
@@ -98,7 +121,16 @@ def parse_args(argv=None):
                         '2 seeds (for tests; its figures mean nothing)')
     parser.add_argument('--debug', action='store_true',
                         help='show the full traceback when something fails')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.config is None:
+        args.config = TRANSFER_CONFIG if args.transfer else DEMO_CONFIG
+    if args.variants is None:
+        args.variants = (TRANSFER_VARIANTS
+                         if args.transfer else DEFAULT_VARIANTS)
+    if args.work_dir is None:
+        args.work_dir = ('work_dirs/transfer_study' if args.transfer else
+                         'work_dirs/compare_attention')
+    return args
 
 
 def load_study_config(args, work_dir):
@@ -106,7 +138,9 @@ def load_study_config(args, work_dir):
                           if not osp.isabs(args.config) else args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.quick:
+    if args.transfer:
+        args.pretrained = transfer_config(cfg, work_dir, args.quick, QUICK)
+    elif args.quick:
         data_root = osp.join(work_dir, 'data')
         generate_shapes_dataset(data_root, **QUICK)
         use_shapes_data(cfg, data_root)
@@ -142,6 +176,8 @@ def compare(args) -> dict:
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     cfg = load_study_config(args, work_dir)
+    if args.transfer and not epochs:
+        epochs, val_interval = TRANSFER_EPOCHS, val_interval or 1
     epochs = epochs or cfg.train_cfg.max_epochs
     if val_interval is None:
         val_interval = max(1, epochs // 4)
@@ -201,13 +237,23 @@ def compare(args) -> dict:
                   'thread(s) each')
     if args.quick:
         notes += ' (--quick: a smoke run, its figures mean nothing)'
-    markdown = format_markdown(rows, 'Attention comparison', notes)
+    title, reference = 'Attention comparison', 'eca'
+    if args.transfer:
+        meta = args.pretrained['meta']
+        title, reference = 'Attention inserted into a plain-pretrained '\
+            'backbone', 'eca-identity'
+        notes += (f"; backbone pretrained without attention on "
+                  f"{meta['task']} (val accuracy {meta['val_accuracy']:.3f},"
+                  f" chance {meta['chance']:.3f}), loaded by every variant")
+    markdown = format_markdown(rows, title, notes, reference)
     write_text_atomic(osp.join(work_dir, 'results.md'), markdown)
     summary = dict(config=args.config, epochs=epochs, seeds=seeds,
+                   transfer=args.transfer,
                    variants=rows, runs=[r.__dict__ for r in results])
     write_text_atomic(osp.join(work_dir, 'results.json'),
                       json.dumps(summary, indent=1))
-    plot_study(results, variants, osp.join(work_dir, 'curves.png'))
+    plot_study(results, variants, osp.join(work_dir, 'curves.png'),
+               early_iters=TRANSFER_EARLY_ITERS if args.transfer else None)
     print('\n' + markdown)
     print(f'written: {work_dir}/results.md, results.json, curves.png')
     return dict(rows=rows, results=results)

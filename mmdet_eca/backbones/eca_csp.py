@@ -31,7 +31,8 @@ from ..layers.eca_plugin import ECA
 def add_eca_to_csp_layers(module: nn.Module,
                           kernel_size: Optional[int] = None,
                           gamma: float = 2,
-                          beta: float = 1) -> int:
+                          beta: float = 1,
+                          identity_init: bool = False) -> int:
     """Make an ECA the channel attention of every CSP layer in ``module``.
 
     The ECA attends to the concatenated paths, ``final_conv``'s input,
@@ -44,6 +45,8 @@ def add_eca_to_csp_layers(module: nn.Module,
             adaptive ``k`` of each layer's channels. Defaults to None.
         gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        identity_init (bool): Whether each ECA starts as the identity.
+            Defaults to False.
 
     Returns:
         int: How many CSP layers got an ECA.
@@ -52,7 +55,8 @@ def add_eca_to_csp_layers(module: nn.Module,
     for layer in module.modules():
         if isinstance(layer, CSPLayer):
             channels = layer.final_conv.conv.in_channels
-            layer.attention = ECA(channels, kernel_size, gamma, beta)
+            layer.attention = ECA(channels, kernel_size, gamma, beta,
+                                  identity_init)
             layer.channel_attention = True  # CSPLayer.forward reads it
             count += 1
     return count
@@ -74,6 +78,9 @@ class ECACSPNeXt(CSPNeXt):
             Defaults to None.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        eca_identity_init (bool): Start every ECA as the identity (gate
+            ``2 * sigmoid``, zero weight), for a stock checkpoint: see
+            :mod:`mmdet_eca.layers.identity_gate`. Defaults to False.
         **kwargs: Arguments of mmdet's ``CSPNeXt``.
     """
 
@@ -82,11 +89,13 @@ class ECACSPNeXt(CSPNeXt):
                  eca_kernel_size: Optional[int] = None,
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
+                 eca_identity_init: bool = False,
                  **kwargs) -> None:
         # Built without the stock attention, which would only be replaced.
         super().__init__(channel_attention=False, **kwargs)
         if channel_attention:
-            add_eca_to_csp_layers(self, eca_kernel_size, eca_gamma, eca_beta)
+            add_eca_to_csp_layers(self, eca_kernel_size, eca_gamma, eca_beta,
+                                  eca_identity_init)
 
     def train(self, mode: bool = True) -> 'ECACSPNeXt':
         # mmdet's CSPNeXt.train() returns None, which breaks
@@ -109,6 +118,9 @@ class ECACSPDarknet(CSPDarknet):
             Defaults to None.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        eca_identity_init (bool): Start every ECA as the identity (gate
+            ``2 * sigmoid``, zero weight), for a stock checkpoint: see
+            :mod:`mmdet_eca.layers.identity_gate`. Defaults to False.
         **kwargs: Arguments of mmdet's ``CSPDarknet``.
     """
 
@@ -116,9 +128,11 @@ class ECACSPDarknet(CSPDarknet):
                  eca_kernel_size: Optional[int] = None,
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
+                 eca_identity_init: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        add_eca_to_csp_layers(self, eca_kernel_size, eca_gamma, eca_beta)
+        add_eca_to_csp_layers(self, eca_kernel_size, eca_gamma, eca_beta,
+                              eca_identity_init)
 
     def train(self, mode: bool = True) -> 'ECACSPDarknet':
         super().train(mode)  # mmdet's returns None

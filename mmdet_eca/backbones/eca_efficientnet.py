@@ -194,6 +194,13 @@ class ECAEfficientNet(EfficientNet):
             sequence or a digit string. Defaults to ``'adaptive'``.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        eca_identity_init (bool): Start every ECA as the identity (gate
+            ``2 * sigmoid`` with a zero weight), for inserting ECA into
+            a network pretrained without it: loaded with the plain
+            network's weights, the model computes the plain network's
+            outputs at the first step (:mod:`mmdet_eca.layers.
+            identity_gate`). Defaults to False: the paper's ECA, which
+            ECA-pretrained weights need.
         *args, **kwargs: The other arguments of mmdet's ``EfficientNet``,
             in its order (``drop_path_rate``, ``out_indices``, ...).
     """
@@ -204,7 +211,9 @@ class ECAEfficientNet(EfficientNet):
                  eca_kernel_sizes: EfficientNetKernelSizes = 'adaptive',
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
+                 eca_identity_init: bool = False,
                  **kwargs) -> None:
+        self.eca_identity_init = eca_identity_init
         self.block_settings = efficientnet_blocks(arch)
         self.eca_kernel_sizes = eca_kernel_sizes_for(
             self.block_settings, eca_kernel_sizes, eca_gamma, eca_beta)
@@ -241,7 +250,8 @@ class ECAEfficientNet(EfficientNet):
                 act_cfg=self.act_cfg,
                 drop_path_rate=dpr[i],
                 with_cp=self.with_cp,
-                eca_kernel_size=k)
+                eca_kernel_size=k,
+                eca_identity_init=self.eca_identity_init)
             if block.edge:
                 layer.append(
                     ECAEdgeResidual(
@@ -318,7 +328,9 @@ class ECAEfficientNet(EfficientNet):
         self._attention_note = (
             prefix, f'{type(self).__name__} loaded {source}{into}'
             f'{left_out}; its {eca} ECA layers keep their initialisation '
-            '(the file has no ECA weights)')
+            '(the file has no ECA weights)' + (
+                ': they start as the identity (eca_identity_init=True)'
+                if self.eca_identity_init else ''))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_eca_kernel_sizes(self, state_dict, prefix) -> None:

@@ -23,6 +23,7 @@ from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
 from .official_keys import (convert_official_mobilenet_v2,
                             is_official_mobilenet_v2)
 from .eca_block import ECABlock
+from .plain_load import note_plain_weights, report_plain_weights
 from .rename_keys import rename_under_prefix
 
 
@@ -65,6 +66,13 @@ class ECAMobileNetV2(MobileNetV2):
             weights' sizes, ``'1111333'``. Defaults to None.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        eca_identity_init (bool): Start every ECA as the identity (gate
+            ``2 * sigmoid`` with a zero weight), for inserting ECA into
+            a network pretrained without it: loaded with the plain
+            network's weights, the model computes the plain network's
+            outputs at the first step (:mod:`mmdet_eca.layers.
+            identity_gate`). Defaults to False: the paper's ECA, which
+            ECA-pretrained weights need.
         **kwargs: Arguments of mmdet's ``MobileNetV2``.
     """
 
@@ -79,7 +87,9 @@ class ECAMobileNetV2(MobileNetV2):
                  eca_kernel_sizes: KernelSizes = None,
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
+                 eca_identity_init: bool = False,
                  **kwargs) -> None:
+        self.eca_identity_init = eca_identity_init
         if eca_kernel_sizes is None:
             eca_kernel_sizes = self.official_kernel_sizes
         widen_factor = kwargs.get('widen_factor', 1.)
@@ -91,6 +101,7 @@ class ECAMobileNetV2(MobileNetV2):
                                                    stage_channels, eca_gamma,
                                                    eca_beta)
         super().__init__(**kwargs)
+        self.register_load_state_dict_post_hook(report_plain_weights)
 
     def make_layer(self, out_channels: int, num_blocks: int, stride: int,
                    expand_ratio: int) -> nn.Sequential:
@@ -124,7 +135,8 @@ class ECAMobileNetV2(MobileNetV2):
                     norm_cfg=self.norm_cfg,
                     act_cfg=self.act_cfg,
                     with_cp=self.with_cp,
-                    eca_kernel_size=kernel_size))
+                    eca_kernel_size=kernel_size,
+                    eca_identity_init=self.eca_identity_init))
             self.in_channels = out_channels
         return nn.Sequential(*blocks)
 
@@ -141,4 +153,5 @@ class ECAMobileNetV2(MobileNetV2):
                             convert_official_mobilenet_v2)
         check_checkpoint_kernel_sizes(state_dict, prefix,
                                       self.eca_kernel_sizes)
+        note_plain_weights(self, state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -28,6 +28,7 @@ from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
 from .eca_block import ECABlock
+from .plain_load import note_plain_weights, report_plain_weights
 from .rename_keys import rename_under_prefix
 from .timm_keys import convert_timm_resnet_d, is_timm_resnet, tiered_stem
 
@@ -70,16 +71,20 @@ class ECABottleneck(Bottleneck):
 
     Args:
         eca_kernel_size (int): Odd kernel size of the block's ECA.
+        eca_identity_init (bool): Whether the ECA starts as the identity.
+            Defaults to False.
         plugins (list[dict], optional): Other plugins of the block, as for
             mmdet's ``Bottleneck``. Defaults to None.
         **kwargs: Arguments of mmdet's ``Bottleneck``.
     """
 
     def __init__(self, *args, eca_kernel_size: int,
+                 eca_identity_init: bool = False,
                  plugins: Optional[List[dict]] = None, **kwargs) -> None:
         # The class itself, not the registered name: the block builds
         # without a default registry scope too.
-        eca = dict(cfg=dict(type=ECA, kernel_size=eca_kernel_size),
+        eca = dict(cfg=dict(type=ECA, kernel_size=eca_kernel_size,
+                            identity_init=eca_identity_init),
                    position='after_conv3')
         super().__init__(*args, plugins=list(plugins or []) + [eca],
                          **kwargs)
@@ -130,6 +135,13 @@ class ECAResNet(ResNet):
             weights load as they are. Defaults to None.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        eca_identity_init (bool): Start every ECA as the identity (gate
+            ``2 * sigmoid`` with a zero weight), for inserting ECA into
+            a network pretrained without it: loaded with the plain
+            network's weights, the model computes the plain network's
+            outputs at the first step (:mod:`mmdet_eca.layers.
+            identity_gate`). Defaults to False: the paper's ECA, which
+            ECA-pretrained weights need.
         **kwargs: Arguments of mmdet's ``ResNet``.
     """
 
@@ -155,6 +167,7 @@ class ECAResNet(ResNet):
                  eca_kernel_sizes: KernelSizes = None,
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
+                 eca_identity_init: bool = False,
                  **kwargs) -> None:
         if depth not in self.arch_settings:
             raise KeyError(f'invalid depth {depth!r} for '
@@ -168,7 +181,9 @@ class ECAResNet(ResNet):
         self.eca_kernel_sizes = parse_kernel_sizes(eca_kernel_sizes,
                                                    stage_channels, eca_gamma,
                                                    eca_beta)
+        self.eca_identity_init = eca_identity_init
         super().__init__(depth=depth, **kwargs)
+        self.register_load_state_dict_post_hook(report_plain_weights)
         if (self.zero_init_residual and kwargs.get('init_cfg') is None
                 and kwargs.get('pretrained') is None):
             self._zero_init_last_norms()
@@ -188,12 +203,14 @@ class ECAResNet(ResNet):
         # it, so its length is the index of the stage being built.
         stage = len(self.res_layers)
         return super().make_res_layer(
-            eca_kernel_size=self.eca_kernel_sizes[stage], **kwargs)
+            eca_kernel_size=self.eca_kernel_sizes[stage],
+            eca_identity_init=self.eca_identity_init, **kwargs)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._check_checkpoint_stem(state_dict, prefix)
         check_checkpoint_kernel_sizes(state_dict, prefix,
                                       self.eca_kernel_sizes)
+        note_plain_weights(self, state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_checkpoint_stem(self, state_dict, prefix) -> None:

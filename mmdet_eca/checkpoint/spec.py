@@ -107,13 +107,19 @@ class BackboneSpec(ConfigLine):
             return cls(**kwargs)
 
 
-def _stage_kernel_sizes(state_dict: Mapping[str, Tensor],
-                        num_stages: int, what: str) -> Tuple[int, ...]:
+def _stage_kernel_sizes(state_dict: Mapping[str, Tensor], num_stages: int,
+                        what: str, backbone: str) -> Tuple[int, ...]:
     found = stage_kernel_sizes(state_dict)
     if not found:
+        # Plain weights need no conversion: the ECA backbones load them
+        # under the same names, with ECA starting as the identity.
         raise CheckpointError(
             f"has no ECA weights ('layerX.Y.eca.conv.weight'): it looks like "
-            f'a plain {what} without ECA, not an ECA-Net checkpoint')
+            f'a plain {what} without ECA, not an ECA-Net checkpoint; it '
+            'loads as it is into every tensor but the ECA weights, with ECA '
+            'starting as the identity (the plain network at the first '
+            f'step): backbone=dict({backbone}, eca_identity_init=True, '
+            "init_cfg=dict(type='Pretrained', checkpoint=<this file>))")
     sizes = []
     for stage in range(1, num_stages + 1):
         ks = found.get(stage - 1)
@@ -154,7 +160,10 @@ def _detect_resnet(state_dict: Mapping[str, Tensor],
             f"has {block}s with {'-'.join(map(str, counts)) or 'no'} blocks "
             f'per stage, which is no ResNet depth the backbones support '
             f'({known})')
-    sizes = _stage_kernel_sizes(state_dict, 4, f'ResNet-{depth}')
+    sizes = _stage_kernel_sizes(
+        state_dict, 4, f'ResNet-{depth}',
+        f"type='{backbone_type}', depth={depth}, "
+        "eca_kernel_sizes='adaptive'")
     return BackboneSpec(backbone_type, sizes, depth)
 
 
@@ -175,7 +184,7 @@ def detect_backbone(state_dict: Mapping[str, Tensor]) -> BackboneSpec:
     if 'conv1.conv.weight' in state_dict:
         sizes = _stage_kernel_sizes(state_dict,
                                     len(MobileNetV2.arch_settings),
-                                    'MobileNetV2')
+                                    'MobileNetV2', "type='ECAMobileNetV2'")
         return BackboneSpec('ECAMobileNetV2', sizes)
     if 'conv1.weight' in state_dict:
         return _detect_resnet(state_dict, 'ECAResNet')

@@ -12,6 +12,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .execution_mode import fused_eca_allowed
+from .identity_gate import check_gate, record_gate
 from .kernel_sizes import check_kernel_size, eca_kernel_size
 
 # Floating types whose sums over a feature map can leave the type's range
@@ -63,13 +64,20 @@ class ECAModule(nn.Module):
             from ``channels`` with :func:`eca_kernel_size`. Defaults to None.
         gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        identity_init (bool): Start as the identity, for insertion into a
+            network pretrained without ECA: the gate is ``2 * sigmoid``
+            and ``conv.weight`` starts at zero, so every channel is scaled
+            by exactly 1 until training moves the weight
+            (:mod:`.identity_gate`). False is the paper's ECA, which the
+            released weights were trained with. Defaults to False.
     """
 
     def __init__(self,
                  channels: Optional[int] = None,
                  kernel_size: Optional[int] = None,
                  gamma: float = 2,
-                 beta: float = 1) -> None:
+                 beta: float = 1,
+                 identity_init: bool = False) -> None:
         super().__init__()
         if kernel_size is None:
             if channels is None:
@@ -77,8 +85,36 @@ class ECAModule(nn.Module):
                     'ECAModule needs either kernel_size or channels')
             kernel_size = eca_kernel_size(channels, gamma, beta)
         self.kernel_size = check_kernel_size(kernel_size)
-        self.conv = nn.Conv1d(
-            1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+        self.identity_init = bool(identity_init)
+        # An identity-mode weight is zeroed anyway: built without drawing
+        # from the global generator, the network's other layers get the
+        # random initialisation they get without ECA under the same seed.
+        with torch.random.fork_rng(devices=[], enabled=self.identity_init):
+            self.conv = nn.Conv1d(
+                1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+        if self.identity_init:
+            nn.init.zeros_(self.conv.weight)
+        self._register_state_dict_hook(record_gate)
+        self._register_load_state_dict_pre_hook(check_gate, with_module=True)
+
+    def init_weights(self) -> None:
+        """Zero the weight again in identity mode.
+
+        MMEngine's ``init_weights`` applies a parent's ``init_cfg`` (a
+        whole-module ``Normal``, say) before its children's
+        ``init_weights`` and before any ``Pretrained`` loading, so this
+        keeps the start at identity whatever the parent initialises.
+        """
+        if self.identity_init:
+            nn.init.zeros_(self.conv.weight)
+
+    def gate(self, logits: Tensor) -> Tensor:
+        """The channel weights from the convolution's output ``logits``:
+        ``sigmoid`` (the paper), or ``2 * sigmoid`` in identity mode, which
+        is exactly 1 at the zero-initialised weight."""
+        if self.identity_init:
+            return 2 * logits.sigmoid()
+        return logits.sigmoid()
 
     def attention(self, x: Tensor) -> Tensor:
         """Channel weights of ``x`` [N, C, H, W], shape [N, C, 1, 1]."""
@@ -95,10 +131,11 @@ class ECAModule(nn.Module):
             pooled (Tensor): Channel means of the attended features.
 
         Returns:
-            Tensor: Weights in (0, 1) of shape [N, C, 1, 1].
+            Tensor: Weights in (0, 1) (identity mode: (0, 2)) of shape
+            [N, C, 1, 1].
         """
         y = self.conv(pooled.unsqueeze(1))  # [N, 1, C]
-        return y.sigmoid().view(pooled.size(0), pooled.size(1), 1, 1)
+        return self.gate(y).view(pooled.size(0), pooled.size(1), 1, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.attention(x)
@@ -113,4 +150,5 @@ class ECAModule(nn.Module):
         return torch.addcmul(identity, x, self.attention(x))
 
     def extra_repr(self) -> str:
-        return f'kernel_size={self.kernel_size}'
+        identity = ', identity_init=True' if self.identity_init else ''
+        return f'kernel_size={self.kernel_size}' + identity

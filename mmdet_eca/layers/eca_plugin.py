@@ -42,6 +42,9 @@ class ECA(ECAModule):
             adaptive one. Defaults to None.
         gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        identity_init (bool): Start as the identity (gate ``2 * sigmoid``,
+            zero weight), for a backbone pretrained without ECA; see
+            :mod:`.identity_gate`. Defaults to False (the paper's ECA).
     """
 
     # build_plugin_layer names the module `_abbr_` + postfix: `eca`, as in
@@ -52,8 +55,10 @@ class ECA(ECAModule):
                  in_channels: int,
                  kernel_size: Optional[int] = None,
                  gamma: float = 2,
-                 beta: float = 1) -> None:
-        super().__init__(in_channels, kernel_size, gamma, beta)
+                 beta: float = 1,
+                 identity_init: bool = False) -> None:
+        super().__init__(in_channels, kernel_size, gamma, beta,
+                         identity_init)
         self.in_channels = in_channels
 
     def extra_repr(self) -> str:

@@ -9,9 +9,9 @@ itself is MMDetection's, under its own names, so stock neck weights load
 """
 from typing import Optional, Tuple
 
-import torch.nn as nn
 from mmdet.models.necks import FPN, PAFPN
 from mmdet.registry import MODELS
+from mmengine.model import ModuleList
 from torch import Tensor
 
 from ..layers.eca_plugin import ECA
@@ -30,6 +30,9 @@ class ECAOutputs:
             Defaults to None.
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
+        eca_identity_init (bool): Start every ECA as the identity, so that
+            stock FPN/PAFPN weights give the stock neck's outputs at the
+            first step. Defaults to False.
         **kwargs: The neck's keyword arguments.
     """
 
@@ -38,11 +41,15 @@ class ECAOutputs:
                  eca_kernel_size: Optional[int] = None,
                  eca_gamma: float = 2,
                  eca_beta: float = 1,
+                 eca_identity_init: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.eca = nn.ModuleList(
-            ECA(self.out_channels, eca_kernel_size, eca_gamma, eca_beta)
-            for _ in range(self.num_outs))
+        # MMEngine's ModuleList (same state dict as torch's) passes
+        # init_weights on to the ECAs, which keeps identity mode's zero
+        # weight whatever the neck's init_cfg does.
+        self.eca = ModuleList(
+            ECA(self.out_channels, eca_kernel_size, eca_gamma, eca_beta,
+                eca_identity_init) for _ in range(self.num_outs))
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         outs = super().forward(inputs)
@@ -57,6 +64,7 @@ class ECAFPN(ECAOutputs, FPN):
         eca_kernel_size (int, optional): See :class:`ECAOutputs`.
         eca_gamma (float): See :class:`ECAOutputs`.
         eca_beta (float): See :class:`ECAOutputs`.
+        eca_identity_init (bool): See :class:`ECAOutputs`.
         **kwargs: Arguments of mmdet's ``FPN``.
     """
 
@@ -70,5 +78,6 @@ class ECAPAFPN(ECAOutputs, PAFPN):
         eca_kernel_size (int, optional): See :class:`ECAOutputs`.
         eca_gamma (float): See :class:`ECAOutputs`.
         eca_beta (float): See :class:`ECAOutputs`.
+        eca_identity_init (bool): See :class:`ECAOutputs`.
         **kwargs: Arguments of mmdet's ``PAFPN``.
     """

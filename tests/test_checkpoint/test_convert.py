@@ -114,7 +114,9 @@ def _bad_checkpoint(kind):
 
 @pytest.mark.parametrize('kind,message', [
     ('plain-resnet', r"has no ECA weights \('layerX.Y.eca.conv.weight'\): "
-     'it looks like a plain ResNet-18'),
+     'it looks like a plain ResNet-18 .* starting as the identity .*'
+     r"backbone=dict\(type='ECAResNet', depth=18, eca_kernel_sizes="
+     "'adaptive', eca_identity_init=True"),
     ('random-dict', r'is not an ECA-Net checkpoint: expected official '
      "ECA-Net, timm ecaresnet\\*d or mmdet_eca weights .* found 'foo'"),
     ('no-tensors', "has no state_dict .*'epoch', 'arch'"),

@@ -215,7 +215,8 @@ def test_bad_variant_fails_in_one_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "error: unknown attention variant 'cbam': expected none, se, eca, "
-        'or eca-k with one or four odd digits (eca-k3, eca-k3577)'
+        'eca-identity, or eca-k with one or four odd digits (eca-k3, '
+        'eca-k3577)'
     ]
 
 

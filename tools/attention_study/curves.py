@@ -1,6 +1,6 @@
 """Mean +/- std curves of loss and AP over training, one line per variant."""
 import math
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -43,32 +43,50 @@ def _band(ax, steps, means, stds, label, marker):
 
 
 def plot_study(results: Sequence[RunResult], variants: Sequence[str],
-               out_file: str) -> None:
-    """Save a PNG: total loss against iteration, bbox and segm AP against
-    epoch, each the mean over seeds with a +/- one std band.
+               out_file: str, early_iters: Optional[int] = None) -> None:
+    """Save a PNG: total loss against iteration, and AP against epoch for
+    each task the runs evaluated (bbox, segm), each the mean over seeds
+    with a +/- one std band.
 
     Args:
         results (Sequence[RunResult]): Every finished run.
         variants (Sequence[str]): One line per variant, in this order.
         out_file (str): PNG to write.
+        early_iters (int, optional): Add a panel of the loss over the first
+            this many iterations, on a linear scale (the transfer study:
+            where an inserted attention's start shows). Defaults to None.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    tasks = [t for t in TASKS if any(r.ap.get(t) for r in results)]
+    panels = 1 + bool(early_iters) + len(tasks)
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.5))
+    loss_ax = axes[0]
+    early_ax = axes[1] if early_iters else None
+    ap_axes = dict(zip(tasks, axes[1 + bool(early_iters):]))
     for variant in variants:
         runs: List[RunResult] = [r for r in results if r.variant == variant]
         if not runs:
             continue
         label = f'{variant} ({len(runs)} seeds)'
         steps, means, stds = mean_curve([r.loss for r in runs])
-        _band(axes[0], steps, means, stds, label,
+        _band(loss_ax, steps, means, stds, label,
               'o' if len(steps) < 20 else None)
-        for ax, task in zip(axes[1:], TASKS):
+        if early_ax is not None:
+            early = [i for i, s in enumerate(steps) if s <= early_iters]
+            _band(early_ax, [steps[i] for i in early],
+                  [means[i] for i in early], [stds[i] for i in early],
+                  label, 'o')
+        for task, ax in ap_axes.items():
             steps, means, stds = mean_curve([r.ap[task] for r in runs])
             _band(ax, steps, means, stds, label, 'o')
-    axes[0].set_yscale('log')
-    axes[0].set_xlabel('iteration')
-    axes[0].set_ylabel('training loss (total)')
+    loss_ax.set_yscale('log')
+    loss_ax.set_xlabel('iteration')
+    loss_ax.set_ylabel('training loss (total)')
+    if early_ax is not None:
+        early_ax.set_xlabel('iteration')
+        early_ax.set_ylabel(f'training loss, first {early_iters} '
+                            'iterations')
     titles: Dict[str, str] = dict(bbox='bbox AP (val)', segm='segm AP (val)')
-    for ax, task in zip(axes[1:], TASKS):
+    for task, ax in ap_axes.items():
         ax.set_xlabel('epoch')
         ax.set_ylabel(titles[task])
     for ax in axes:

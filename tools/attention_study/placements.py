@@ -14,6 +14,8 @@ leaves the rest of the model config as it is:
   model, whose CSP layers have a C x C channel attention (SE without the
   reduction). YOLOX and the necks have no such stock attention.
 * ``eca-k<digits>``: the ECA with fixed kernel sizes.
+* ``eca-identity``: the ECA starting as the identity; ``eca`` and
+  ``eca-k`` take the paper's gate whatever the config says.
 """
 import copy
 from typing import Dict, List, Optional
@@ -24,7 +26,8 @@ from mmdet_eca.layers.eca_plugin import eca_plugins
 ECA_CSP = {'ECACSPNeXt': 'CSPNeXt', 'ECACSPDarknet': 'CSPDarknet'}
 ECA_NECKS = {'ECAFPN': 'FPN', 'ECAPAFPN': 'PAFPN'}
 # the arguments only the ECA CSP backbones and necks take
-ECA_ONE_K_ARGS = ('eca_kernel_size', 'eca_gamma', 'eca_beta')
+ECA_ONE_K_ARGS = ('eca_kernel_size', 'eca_gamma', 'eca_beta',
+                  'eca_identity_init')
 
 
 def is_eca_plugin(plugin: Dict) -> bool:
@@ -42,7 +45,8 @@ def plugin_variant(backbone: Dict, variant: str, digits: Optional[str],
 
     Args:
         backbone (dict): A backbone config with ECA in ``plugins``.
-        variant (str): ``none``, ``se``, ``eca`` or ``eca-k<digits>``.
+        variant (str): ``none``, ``se``, ``eca``, ``eca-identity`` or
+            ``eca-k<digits>``.
         digits (str, optional): The fixed kernel sizes of ``eca-k``: one
             for every ECA, or one per stage.
         config_file (str): Named in error messages.
@@ -54,11 +58,16 @@ def plugin_variant(backbone: Dict, variant: str, digits: Optional[str],
     plugins = list(out['plugins'])
     eca = [p for p in plugins if is_eca_plugin(p)]
     others = [p for p in plugins if not is_eca_plugin(p)]
+    # the paper's gate unless the variant asks for the identity start
+    eca = [dict(p, cfg={k: v for k, v in p['cfg'].items()
+                        if k != 'identity_init'}) for p in eca]
     new: List[Dict] = eca
     if variant == 'none':
         new = []
     elif variant == 'se':
         new = [dict(p, cfg=dict(type='SEPlugin')) for p in eca]
+    elif variant == 'eca-identity':
+        new = [dict(p, cfg=dict(p['cfg'], identity_init=True)) for p in eca]
     elif digits and len(digits) == 1:
         new = [dict(p, cfg=dict(p['cfg'], kernel_size=int(digits)))
                for p in eca]
@@ -80,7 +89,8 @@ def csp_variant(backbone: Dict, variant: str, digits: Optional[str],
 
     Args:
         backbone (dict): The backbone config.
-        variant (str): ``none``, ``se``, ``eca`` or ``eca-k<digit>``.
+        variant (str): ``none``, ``se``, ``eca``, ``eca-identity`` or
+            ``eca-k<digit>``.
         digits (str, optional): The fixed kernel size of ``eca-k``.
         config_file (str): Named in error messages.
 
@@ -89,6 +99,10 @@ def csp_variant(backbone: Dict, variant: str, digits: Optional[str],
     """
     out = copy.deepcopy(dict(backbone))
     eca_type = out['type']
+    if variant == 'eca-identity':
+        out['eca_identity_init'] = True
+        return out
+    out.pop('eca_identity_init', None)
     if variant == 'eca':
         return out
     if digits:
@@ -113,7 +127,8 @@ def neck_variant(neck: Dict, variant: str, digits: Optional[str],
 
     Args:
         neck (dict): The neck config.
-        variant (str): ``none``, ``eca`` or ``eca-k<digit>``.
+        variant (str): ``none``, ``eca``, ``eca-identity`` or
+            ``eca-k<digit>``.
         digits (str, optional): The fixed kernel size of ``eca-k``.
         config_file (str): Named in error messages.
 
@@ -121,6 +136,10 @@ def neck_variant(neck: Dict, variant: str, digits: Optional[str],
         dict: A new neck config.
     """
     out = copy.deepcopy(dict(neck))
+    if variant == 'eca-identity':
+        out['eca_identity_init'] = True
+        return out
+    out.pop('eca_identity_init', None)
     if variant == 'eca':
         return out
     if digits:

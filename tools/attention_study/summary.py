@@ -81,8 +81,10 @@ def compare(row_a: Dict, row_b: Dict, key: str) -> str:
     return f'{diff:+.3f} (standard error {se:.3f}: {verdict})'
 
 
-def format_markdown(rows: Sequence[Dict], title: str, notes: str) -> str:
-    """The study as Markdown: the table, then ECA against each other."""
+def format_markdown(rows: Sequence[Dict], title: str, notes: str,
+                    reference: str = 'eca') -> str:
+    """The study as Markdown: the table, then ``reference`` against each
+    other variant."""
     lines = [
         f'## {title}', '', notes, '',
         '| variant | seeds | bbox AP | segm AP | bbox AP50 | segm AP50 '
@@ -100,13 +102,16 @@ def format_markdown(rows: Sequence[Dict], title: str, notes: str) -> str:
             f"| {_count(r.get('macs'), 1e6, 1)} "
             f"| {_pm(r['time'])} | {_pm(r['data_time'])} |")
     by_name = {r['variant']: r for r in rows}
-    eca = by_name.get('eca')
+    eca = by_name.get(reference)
     if eca is not None:
-        lines += ['', 'ECA against the others (mean difference):', '']
+        lines += ['', f'{reference} against the others (mean difference):',
+                  '']
         for r in rows:
             if r is eca:
                 continue
             for task in TASKS:
-                lines.append(f"- {task} AP, eca - {r['variant']}: "
+                if math.isnan(eca[f'{task}_mAP'][0]):
+                    continue  # a task the model does not have (boxes only)
+                lines.append(f"- {task} AP, {reference} - {r['variant']}: "
                              f"{compare(eca, r, f'{task}_mAP')}")
     return '\n'.join(lines) + '\n'

@@ -10,7 +10,11 @@ stay the config's, so the variants differ in the attention alone.
   ``ECAResNetV1d`` config), no attention.
 * ``se``: Squeeze-and-Excitation in every block (Hu et al., CVPR 2018,
   https://arxiv.org/abs/1709.01507), reduction 16, where ECA sits.
-* ``eca``: the config's ECA backbone as it is.
+* ``eca``: the config's ECA backbone with the paper's gate and
+  initialisation (an ``eca_identity_init`` in the config is dropped).
+* ``eca-identity``: the config's ECA starting as the identity
+  (``eca_identity_init=True``, :mod:`mmdet_eca.layers.identity_gate`), the
+  way to insert ECA into a network pretrained without it.
 * ``eca-k<digits>``: ECA with fixed kernel sizes, one digit per stage
   (``eca-k3333``) or one for all (``eca-k3``), as in the paper's kernel
   size ablation (ECA-Net, Wang et al., CVPR 2020,
@@ -25,9 +29,14 @@ from .placements import (ECA_CSP, ECA_NECKS, csp_variant, has_eca_plugins,
                          neck_variant, plugin_variant)
 
 DEFAULT_VARIANTS = ('none', 'se', 'eca')
+# ECA inserted into a pretrained plain network: the paper's initialisation
+# and the identity start (tools/compare_attention.py --transfer)
+TRANSFER_VARIANTS = ('none', 'eca', 'eca-identity', 'se')
+NAMED_VARIANTS = DEFAULT_VARIANTS + ('eca-identity', )
 ECA_TYPES = {'ECAResNet': 'ResNet', 'ECAResNetV1d': 'ResNetV1d'}
 # the arguments only ECAResNet takes
-ECA_ARGS = ('eca_kernel_sizes', 'eca_gamma', 'eca_beta')
+ECA_ARGS = ('eca_kernel_sizes', 'eca_gamma', 'eca_beta',
+            'eca_identity_init')
 FIXED_K = re.compile(r'eca-k([13579]|[13579]{4})$')
 
 
@@ -39,11 +48,11 @@ def check_variants(names: Sequence[str]) -> List[str]:
     """
     names = list(names)
     for name in names:
-        if name not in DEFAULT_VARIANTS and not FIXED_K.match(name):
+        if name not in NAMED_VARIANTS and not FIXED_K.match(name):
             raise ConfigError(
                 f'unknown attention variant {name!r}: expected none, se, '
-                'eca, or eca-k with one or four odd digits (eca-k3, '
-                'eca-k3577)')
+                'eca, eca-identity, or eca-k with one or four odd digits '
+                '(eca-k3, eca-k3577)')
         if names.count(name) > 1:
             raise ConfigError(f'attention variant {name!r} given twice')
     return names
@@ -73,6 +82,10 @@ def variant_backbone(backbone: Dict, variant: str,
             'attention comparison needs an ECA-ResNet backbone (one of '
             f'{", ".join(sorted(ECA_TYPES))})')
     out = copy.deepcopy(dict(backbone))
+    if variant == 'eca-identity':
+        out['eca_identity_init'] = True
+        return out
+    out.pop('eca_identity_init', None)
     if variant == 'eca':
         return out
     match = FIXED_K.match(variant)
