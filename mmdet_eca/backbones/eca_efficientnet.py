@@ -195,12 +195,9 @@ class ECAEfficientNet(EfficientNet):
         eca_gamma (float): ``gamma`` of the adaptive rule. Defaults to 2.
         eca_beta (float): ``b`` of the adaptive rule. Defaults to 1.
         eca_identity_init (bool): Start every ECA as the identity (gate
-            ``2 * sigmoid`` with a zero weight), for inserting ECA into
-            a network pretrained without it: loaded with the plain
-            network's weights, the model computes the plain network's
-            outputs at the first step (:mod:`mmdet_eca.layers.
-            identity_gate`). Defaults to False: the paper's ECA, which
-            ECA-pretrained weights need.
+            ``2 * sigmoid``, zero weight), for plain-pretrained weights:
+            see :mod:`mmdet_eca.layers.identity_gate`. Defaults to False
+            (the paper's ECA, which ECA-pretrained weights need).
         *args, **kwargs: The other arguments of mmdet's ``EfficientNet``,
             in its order (``drop_path_rate``, ``out_indices``, ...).
     """
