@@ -17,6 +17,6 @@ model = dict(
         # after conv3 of every bottleneck, the paper's adaptive k of each
         # stage's channels (256..2048): 5, 5, 5, 7
         plugins=[
-            dict(cfg=dict(type='ECA', identity_init=True),
+            dict(cfg=dict(type='ECA', identity_init=True, inplace=True),
                  position='after_conv3')
         ]))

@@ -12,4 +12,6 @@ default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 model = dict(
     backbone=dict(
         # adaptive k of each stage's channels (96, 192, 432, 1008): 3, 5, 5, 5
-        plugins=[dict(cfg=dict(type='ECA'), position='after_conv3')]))
+        plugins=[
+            dict(cfg=dict(type='ECA', inplace=True), position='after_conv3')
+        ]))

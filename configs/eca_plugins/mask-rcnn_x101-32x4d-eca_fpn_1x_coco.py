@@ -14,4 +14,6 @@ model = dict(
     backbone=dict(
         # the paper's adaptive k of each stage's channels (256..2048):
         # 5, 5, 5, 7
-        plugins=[dict(cfg=dict(type='ECA'), position='after_conv3')]))
+        plugins=[
+            dict(cfg=dict(type='ECA', inplace=True), position='after_conv3')
+        ]))

@@ -31,6 +31,7 @@ from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
+from ..layers.eca_conv import eca_conv1x1
 from ..layers.kernel_sizes import (check_kernel_size, format_kernel_sizes,
                                    parse_kernel_sizes)
 from .eca_block import ECABlock
@@ -59,7 +60,8 @@ class ECAMBConv(ECABlock, InvertedResidual):
 
         def _inner_forward(x):
             out = self.expand_conv(x) if self.with_expand_conv else x
-            out = self.linear_conv(self.eca(self.depthwise_conv(out)))
+            out = eca_conv1x1(self.eca, self.depthwise_conv(out),
+                              self.linear_conv)
             if self.with_res_shortcut:
                 return x + self.drop_path(out)
             return out
@@ -78,7 +80,7 @@ class ECAEdgeResidual(ECABlock, EdgeResidual):
     def forward(self, x: Tensor) -> Tensor:
 
         def _inner_forward(x):
-            out = self.conv2(self.eca(self.conv1(x)))
+            out = eca_conv1x1(self.eca, self.conv1(x), self.conv2)
             if self.with_residual:
                 return x + self.drop_path(out)
             return out

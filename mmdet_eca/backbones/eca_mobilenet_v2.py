@@ -18,6 +18,9 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
+from ..layers.eca import ECAModule
+from ..layers.eca_conv import pointwise_parts
+from ..layers.eca_residual import eca_residual
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
 from .official_keys import (convert_official_mobilenet_v2,
@@ -42,10 +45,19 @@ class ECAInvertedResidual(ECABlock, InvertedResidual):
             out = self.depthwise_conv(out)
             if self.with_se:
                 out = self.se(out)
-            out = self.eca(self.linear_conv(out))
-            if self.with_res_shortcut:
-                return x + self.drop_path(out)
-            return out
+            parts = pointwise_parts(self.linear_conv)
+            residual = self.with_res_shortcut
+            if (parts is None or len(parts[1]) != 1
+                    or not isinstance(self.eca, ECAModule)
+                    or residual and self.training
+                    and not isinstance(self.drop_path, nn.Identity)):
+                out = self.eca(self.linear_conv(out))
+                return x + self.drop_path(out) if residual else out
+            # The projection's norm, the attention and the shortcut in one
+            # pass, as ECAResNet's blocks end (layers.eca_residual).
+            conv, (norm, ) = parts
+            return eca_residual(self.eca, norm, conv(out),
+                                x if residual else None)
 
         return maybe_checkpoint(_inner_forward, x, self.with_cp)
 

@@ -140,6 +140,17 @@ class ECAModule(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return x * self.attention(x)
 
+    def forward_owned(self, x: Tensor) -> Tensor:
+        """``self(x)``, written into ``x`` when autograd does not track it.
+
+        For a caller that owns ``x``, which nothing else reads afterwards
+        (a neck's freshly made outputs): at inference the scaled copy, a
+        new tensor as large as ``x``, is not made.
+        """
+        if x.requires_grad or not fused_eca_allowed(x):
+            return x * self.attention(x)
+        return x.mul_(self.attention(x))
+
     def forward_residual(self, x: Tensor, identity: Tensor) -> Tensor:
         """``identity + self(x)`` in one pass over memory.
 

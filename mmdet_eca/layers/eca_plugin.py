@@ -10,17 +10,20 @@ default scope (``mmdet``'s ``MODELS``), passes the slot's width as
 
     backbone=dict(
         type='ResNeXt', depth=101, groups=32, base_width=4,
-        plugins=[dict(cfg=dict(type='ECA'), position='after_conv3')])
+        plugins=[dict(cfg=dict(type='ECA', inplace=True),
+                      position='after_conv3')])
 
 puts an ECA, named ``eca``, after ``norm3`` of every bottleneck: its weight
 is ``layerX.Y.eca.conv.weight``, the name the released ECA-Net weights and
 :class:`~mmdet_eca.backbones.ECAResNet` give it. Per-stage kernel sizes
 are one entry per stage, each with a ``stages`` mask and its own
-``kernel_size``.
+``kernel_size``. ``inplace=True`` scales the slot's features in place at
+inference, which the slots of these blocks allow.
 """
 from typing import List, Optional, Sequence
 
 from mmdet.registry import MODELS
+from torch import Tensor
 
 from .eca import ECAModule
 
@@ -45,6 +48,11 @@ class ECA(ECAModule):
         identity_init (bool): Start as the identity (gate ``2 * sigmoid``,
             zero weight), for a backbone pretrained without ECA; see
             :mod:`.identity_gate`. Defaults to False (the paper's ECA).
+        inplace (bool): At inference (when autograd does not track the
+            input), scale the input in place instead of making a scaled
+            copy, as ``ReLU(inplace=True)`` does. Safe where nothing else
+            reads the input afterwards: every plugin slot of MMDetection's
+            ResNet-family blocks. Training is unaffected. Defaults to False.
     """
 
     # build_plugin_layer names the module `_abbr_` + postfix: `eca`, as in
@@ -56,17 +64,25 @@ class ECA(ECAModule):
                  kernel_size: Optional[int] = None,
                  gamma: float = 2,
                  beta: float = 1,
-                 identity_init: bool = False) -> None:
+                 identity_init: bool = False,
+                 inplace: bool = False) -> None:
         super().__init__(in_channels, kernel_size, gamma, beta,
                          identity_init)
         self.in_channels = in_channels
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_owned(x) if self.inplace else super().forward(x)
 
     def extra_repr(self) -> str:
-        return f'in_channels={self.in_channels}, ' + super().extra_repr()
+        inplace = ', inplace=True' if self.inplace else ''
+        return (f'in_channels={self.in_channels}, ' + super().extra_repr() +
+                inplace)
 
 
 def eca_plugins(kernel_sizes: Sequence[Optional[int]],
-                position: str = 'after_conv3') -> List[dict]:
+                position: str = 'after_conv3',
+                inplace: bool = True) -> List[dict]:
     """A backbone's ``plugins`` list with one ECA per stage and kernel size.
 
     ``eca_plugins((3, 5, 5, 7))`` is the ECA of ``eca_resnet50_k3557`` as
@@ -79,13 +95,15 @@ def eca_plugins(kernel_sizes: Sequence[Optional[int]],
             per stage.
         position (str): The slot. Defaults to ``'after_conv3'``, ECA's
             place in a bottleneck.
+        inplace (bool): :class:`ECA`'s ``inplace``, safe in the ResNet
+            family's slots. Defaults to True.
 
     Returns:
         list[dict]: The ``plugins`` value.
     """
     stages = len(kernel_sizes)
     return [
-        dict(cfg=dict(type='ECA', kernel_size=k),
+        dict(cfg=dict(type='ECA', kernel_size=k, inplace=inplace),
              stages=tuple(i == s for i in range(stages)),
              position=position) for s, k in enumerate(kernel_sizes)
     ]

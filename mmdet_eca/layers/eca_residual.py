@@ -43,23 +43,9 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 from torch import Tensor
-from torch.nn.modules import module as _module
 
 from .eca import LOW_PRECISION, ECAModule, spatial_mean
-from .execution_mode import fused_eca_allowed
-
-# Hooks that a module call would run. The fast paths compute a norm without
-# calling it, so they only apply when nobody is watching (feature extractors,
-# FLOP counters and the like see the norm as usual).
-_GLOBAL_HOOKS = ('_global_forward_hooks', '_global_forward_pre_hooks',
-                 '_global_backward_hooks', '_global_backward_pre_hooks')
-_MODULE_HOOKS = ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks',
-                 '_backward_pre_hooks')
-
-
-def _has_hooks(module: nn.Module) -> bool:
-    return any(getattr(module, name, None) for name in _MODULE_HOOKS) or any(
-        getattr(_module, name, None) for name in _GLOBAL_HOOKS)
+from .execution_mode import fused_eca_allowed, has_hooks
 
 
 def _bn_dtypes(norm: nn.Module, z: Tensor) -> bool:
@@ -75,7 +61,7 @@ def _plain_bn(norm: nn.Module, z: Tensor) -> bool:
     """Whether ``norm`` is an unhooked BatchNorm2d that may be bypassed."""
     # Exact types only: a subclass may override forward.
     return (type(norm) in (nn.BatchNorm2d, nn.SyncBatchNorm)
-            and fused_eca_allowed(z) and not _has_hooks(norm)
+            and fused_eca_allowed(z) and not has_hooks(norm)
             and norm.running_mean is not None and _bn_dtypes(norm, z))
 
 
@@ -139,7 +125,7 @@ def conv1x1_output_mean(conv: nn.Module, x: Tensor) -> Optional[Tensor]:
     """
     if not (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
             and conv.stride == (1, 1) and conv.padding == (0, 0)
-            and conv.groups == 1 and not _has_hooks(conv)):
+            and conv.groups == 1 and not has_hooks(conv)):
         return None
     pixels = x.shape[0] * x.shape[2] * x.shape[3]
     c_in, c_out = conv.in_channels, conv.out_channels
@@ -319,15 +305,20 @@ def _batch_norm_train(norm: nn.BatchNorm2d,
 def eca_residual(eca: ECAModule,
                  norm: nn.Module,
                  z: Tensor,
-                 identity: Tensor,
+                 identity: Optional[Tensor],
                  z_mean: Optional[Tensor] = None) -> Tensor:
     """``identity + eca(norm(z))``: an ECA block's output before its ReLU.
+
+    With ``identity=None`` (a block without a shortcut, as MobileNetV2's
+    first block of a stage) it is ``eca(norm(z))``, which the frozen-norm
+    path computes in the norm's one pass as well.
 
     Args:
         eca (ECAModule): The block's attention.
         norm (nn.Module): The block's last norm (``bn3``/``bn2``).
         z (Tensor): The last convolution's output, [N, C, H, W].
-        identity (Tensor): The shortcut, same shape as ``z``.
+        identity (Tensor, optional): The shortcut, same shape as ``z``,
+            or None.
         z_mean (Tensor, optional): ``z.mean((2, 3))`` when the caller can
             get it more cheaply than by pooling ``z``; used only when
             :func:`is_frozen_bn` holds. Defaults to None.
@@ -346,9 +337,13 @@ def eca_residual(eca: ECAModule,
         # One pass normalises and attends: norm(z) * attn ==
         # z * (scale * attn) + shift * attn.
         out = per_sample_affine(z, scale * attn, shift * attn)
+        if identity is None:
+            return out
         if identity.dtype != out.dtype:  # as the paper's addition promotes
             return out + identity
         return out.add_(identity)
+    if identity is None:
+        return eca(norm(z))
     if (_plain_bn(norm, z) and type(norm) is nn.BatchNorm2d
             and norm.training and norm.num_batches_tracked is not None
             and torch.is_grad_enabled() and identity.dtype == z.dtype):

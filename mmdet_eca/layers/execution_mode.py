@@ -19,7 +19,8 @@ import contextlib
 from typing import Iterator
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.modules import module as _module
 
 from ..compat import is_compiling, is_fx_tracing, is_onnx_exporting
 
@@ -73,3 +74,19 @@ def fused_eca_allowed(x: Tensor) -> bool:
     """
     # is_recording() first: torch 2.1's dynamo refuses type() on a tensor
     return _fused_enabled and not is_recording() and type(x) is Tensor
+
+
+# Hooks that a module call would run. The fast paths compute a layer without
+# calling it, so they only apply when nobody is watching (feature extractors,
+# FLOP counters and the like see the layer as usual).
+_GLOBAL_HOOKS = ('_global_forward_hooks', '_global_forward_pre_hooks',
+                 '_global_backward_hooks', '_global_backward_pre_hooks')
+_MODULE_HOOKS = ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks',
+                 '_backward_pre_hooks')
+
+
+def has_hooks(module: nn.Module) -> bool:
+    """Whether calling ``module`` would run a hook, its own or a global
+    one, which a fast path that bypasses the call would skip."""
+    return any(getattr(module, name, None) for name in _MODULE_HOOKS) or any(
+        getattr(_module, name, None) for name in _GLOBAL_HOOKS)

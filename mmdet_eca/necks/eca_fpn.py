@@ -53,7 +53,9 @@ class ECAOutputs:
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         outs = super().forward(inputs)
-        return tuple(eca(out) for eca, out in zip(self.eca, outs))
+        # The outputs are the neck's own: at inference each is scaled in place.
+        return tuple(
+            eca.forward_owned(out) for eca, out in zip(self.eca, outs))
 
 
 @MODELS.register_module()

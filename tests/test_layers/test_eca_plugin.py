@@ -57,7 +57,7 @@ def test_forward_is_the_paper_formulation():
 
 def test_eca_plugins_gives_one_masked_entry_per_stage():
     plugins = eca_plugins((3, 5, None, 7))
-    assert plugins[1] == dict(cfg=dict(type='ECA', kernel_size=5),
+    assert plugins[1] == dict(cfg=dict(type='ECA', kernel_size=5, inplace=True),
                               stages=(False, True, False, False),
                               position='after_conv3')
     assert [p['cfg']['kernel_size'] for p in plugins] == [3, 5, None, 7]
