@@ -48,6 +48,33 @@ def spatial_mean(x: Tensor) -> Tensor:
     return x.sum((2, 3)) / (x.shape[2] * x.shape[3])
 
 
+class _ScaleSavingOutput(torch.autograd.Function):
+    """``y = x * gate(logits)`` that keeps ``y``, not ``x``, for backward.
+
+    With ``s = sigmoid(logits)`` and the gate ``s`` (the paper) or ``2 * s``
+    (identity mode), ``dy/dlogits = y * (1 - s)`` in both cases, so the
+    logits' gradient is ``sum_hw(grad * y) * (1 - s)``: exact, with no
+    division, and ``x`` need not outlive the forward.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, logits: Tensor, doubled: bool) -> Tensor:
+        sig = logits.sigmoid()
+        gate = 2 * sig if doubled else sig
+        y = x * gate[:, :, None, None]
+        ctx.save_for_backward(y, sig, gate)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        y, sig, gate = ctx.saved_tensors
+        grad_x = grad * gate[:, :, None, None]
+        # float32 sums in float16/bfloat16, as spatial_mean pools
+        dtype = torch.float32 if y.dtype in LOW_PRECISION else None
+        grad_logits = (grad * y).sum((2, 3), dtype=dtype) * (1 - sig)
+        return grad_x, grad_logits.to(sig.dtype), None
+
+
 class ECAModule(nn.Module):
     """Efficient Channel Attention (Wang et al., CVPR 2020).
 
@@ -150,6 +177,23 @@ class ECAModule(nn.Module):
         if x.requires_grad or not fused_eca_allowed(x):
             return x * self.attention(x)
         return x.mul_(self.attention(x))
+
+    def forward_output(self, x: Tensor) -> Tensor:
+        """``self(x)`` for features the caller returns as its output.
+
+        At inference as :meth:`forward_owned`. In training the product is
+        saved for backward instead of ``x``, which is then freed, since
+        the attention's gradient can be had from the product (see
+        :class:`_ScaleSavingOutput`): the attended output costs no more
+        memory than the plain one. Only for outputs that later layers read
+        without changing in place (a neck's levels, which the heads
+        convolve); an in-place change would make autograd raise.
+        """
+        if (not x.requires_grad or not torch.is_grad_enabled()
+                or not fused_eca_allowed(x)):
+            return self.forward_owned(x)
+        logits = self.conv(spatial_mean(x).unsqueeze(1)).view(x.shape[:2])
+        return _ScaleSavingOutput.apply(x, logits, self.identity_init)
 
     def forward_residual(self, x: Tensor, identity: Tensor) -> Tensor:
         """``identity + self(x)`` in one pass over memory.

@@ -53,9 +53,10 @@ class ECAOutputs:
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         outs = super().forward(inputs)
-        # The outputs are the neck's own: at inference each is scaled in place.
+        # The heads only read the levels: scaled in place at inference, and
+        # in training the unscaled ones are not kept for backward.
         return tuple(
-            eca.forward_owned(out) for eca, out in zip(self.eca, outs))
+            eca.forward_output(out) for eca, out in zip(self.eca, outs))
 
 
 @MODELS.register_module()

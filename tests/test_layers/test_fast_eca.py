@@ -179,27 +179,52 @@ def test_eca_conv1x1_respects_hooks():
     assert seen == [torch.Size([2, 5, 5, 5])]
 
 
-def test_neck_scales_in_place_only_at_inference():
+@pytest.mark.parametrize('identity_mode', [False, True])
+def test_neck_matches_paper_and_keeps_no_unscaled_levels(identity_mode):
     torch.manual_seed(0)
     neck = randomise(ECAFPN(in_channels=[8, 16], out_channels=8,
-                            num_outs=3)).double().eval()
-    feats = [torch.randn(2, 8, 16, 16, dtype=torch.float64),
-             torch.randn(2, 16, 8, 8, dtype=torch.float64)]
+                            num_outs=3)).double()
+    for m in neck.modules():
+        if isinstance(m, ECAModule):
+            m.identity_init = identity_mode
+    gen = torch.Generator().manual_seed(1)
+    feats = [torch.randn(2, 8, 16, 15, dtype=torch.float64, generator=gen),
+             torch.randn(2, 16, 8, 8, dtype=torch.float64, generator=gen)]
+    neck.eval()
     with torch.no_grad():
         with fused_eca(False):
             ref = neck(feats)
         outs = neck(feats)
     for out, r in zip(outs, ref):
         torch.testing.assert_close(out, r)
+
     neck.train()
-    feats = [f.requires_grad_() for f in feats]
-    outs = neck(feats)
-    grads = torch.autograd.grad(sum(o.sum() for o in outs), feats)
+    params = list(neck.parameters())
+
+    def grads():
+        xs = [f.clone().requires_grad_() for f in feats]
+        outs = neck(xs)
+        loss = sum((o * torch.randn(o.shape, dtype=o.dtype, generator=torch
+                                    .Generator().manual_seed(i))).sum()
+                   for i, o in enumerate(outs))
+        return outs, torch.autograd.grad(loss, xs + params)
+
+    outs, fast = grads()
+    # the product, not the unscaled level, is what backward keeps
+    assert all(type(o.grad_fn).__name__ == '_ScaleSavingOutputBackward'
+               for o in outs)
     with fused_eca(False):
-        ref_grads = torch.autograd.grad(
-            sum(o.sum() for o in neck(feats)), feats)
-    for g, r in zip(grads, ref_grads):
-        torch.testing.assert_close(g, r)
+        _, ref = grads()
+    for g, r in zip(fast, ref):
+        torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
+
+
+def test_changing_a_neck_level_in_place_is_caught():
+    neck = ECAFPN(in_channels=[8], out_channels=8, num_outs=1).train()
+    out, = neck([torch.randn(1, 8, 6, 6, requires_grad=True)])
+    out.relu_()  # a head that changed its input would get this, not silence
+    with pytest.raises(RuntimeError, match='inplace'):
+        out.sum().backward()
 
 
 def test_forward_owned_writes_into_its_input_without_autograd():
@@ -245,3 +270,33 @@ def test_inplace_plugin_is_the_same_model():
     ]
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize('family', ['neck', 'efficientnet'])
+def test_bfloat16_autocast_trains_as_the_paper_form_does(family):
+    torch.manual_seed(0)
+    if family == 'neck':
+        model = randomise(ECAFPN(in_channels=[8, 16], out_channels=8,
+                                 num_outs=3))
+        x = [torch.randn(2, 8, 16, 16), torch.randn(2, 16, 8, 8)]
+    else:
+        model = randomise(ECAEfficientNet('b0', out_indices=(2, )))
+        x = [torch.randn(2, 3, 32, 32)]
+    model.train()
+
+    def grads():
+        xs = [t.clone().requires_grad_() for t in x]
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            outs = model(xs if family == 'neck' else xs[0])
+        loss = sum(o.float().square().mean() for o in outs)
+        return torch.autograd.grad(loss, xs + list(model.parameters()))
+
+    fast = grads()
+    with fused_eca(False):
+        ref = grads()
+    # bfloat16 keeps 8 bits: both forms round, differently; gradients that
+    # are zero in theory are rounding noise, so the model's scale it is
+    scale = max(r.abs().max() for r in ref)
+    for g, r in zip(fast, ref):
+        assert g.dtype == r.dtype
+        assert (g - r).abs().max() <= 0.05 * scale
