@@ -15,6 +15,7 @@ ConvModule with another layer order or padding, hooks, a recorded model,
 channels-last input in a batch) takes the paper's ``conv(eca(x))``. The
 two differ only in rounding.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -78,16 +79,73 @@ def eca_conv1x1(eca: ECAModule, x: Tensor, conv: nn.Module) -> Tensor:
         return conv(eca(x))
     conv2d, rest = parts
     attn = eca.attention(x).flatten(1)  # [N, C]
-    out_channels, channels = conv2d.weight.shape[:2]
-    weight = conv2d.weight.view(1, out_channels, channels) * attn[:, None]
-    bias = None if conv2d.bias is None else conv2d.bias.repeat(n)
-    h, w = x.shape[2:]
-    # One group per image: each is convolved with its own scaled weight.
-    y = F.conv2d(
-        x.reshape(1, n * channels, h, w),
-        weight.reshape(n * out_channels, channels, 1, 1),
-        bias,
-        groups=n).view(n, out_channels, h, w)
+    y = _ScaledPointwiseConv.apply(x, conv2d.weight, conv2d.bias, attn)
+    # [1, N * O, H, W] to [N, O, H, W] out here: a view made inside a custom
+    # Function may not be changed in place (an inplace activation would)
+    y = y.view(x.shape[0], -1, *y.shape[2:])
     for layer in rest:
         y = layer(y)
     return y
+
+
+def _grouped(x: Tensor, weight: Tensor, attn: Tensor):
+    """``x`` as one image of N groups, and the weight each group gets."""
+    n, channels, h, w = x.shape
+    out_channels = weight.shape[0]
+    scaled = weight.view(1, out_channels, channels) * attn[:, None]
+    return (x.reshape(1, n * channels, h, w),
+            scaled.reshape(n * out_channels, channels, 1, 1))
+
+
+class _ScaledPointwiseConv(torch.autograd.Function):
+    """``conv2d(x * attn, weight, bias)`` for a 1x1 ``weight``, computed as
+    a grouped convolution of ``x`` with one ``weight * attn`` per image.
+
+    Autograd would keep that per-image weight for backward: a copy of the
+    conv's weight per image, about 1% of EfficientNet-B0's training
+    memory. Here backward builds it again from ``weight`` and ``attn``
+    (a [N, O, C] product, cheap) and asks the convolution's own backward
+    for the gradients, which the product's rule then splits into
+    ``weight``'s and ``attn``'s.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, attn):
+        n = x.shape[0]
+        flat, scaled = _grouped(x, weight, attn)
+        y = F.conv2d(flat, scaled, None if bias is None else bias.repeat(n),
+                     groups=n)
+        ctx.save_for_backward(x, weight, attn)
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, attn = ctx.saved_tensors
+        n, channels = x.shape[:2]
+        out_channels = weight.shape[0]
+        # Under autocast the forward convolved in grad's dtype; so does
+        # this, and each gradient returns in its input's dtype.
+        dtype = grad.dtype
+        flat, scaled = _grouped(x.to(dtype), weight.to(dtype),
+                                attn.to(dtype))
+        need_x, need_w, need_b, need_a = ctx.needs_input_grad
+        grad_flat, grad_scaled, _ = torch.ops.aten.convolution_backward(
+            grad, flat, scaled,
+            None, [1, 1], [0, 0], [1, 1], False, [0, 0], n,
+            [need_x, need_w or need_a, False])
+        grad_x = grad_weight = grad_bias = grad_attn = None
+        if need_x:
+            grad_x = grad_flat.view(x.shape).to(x.dtype)
+        if need_w or need_a:
+            grad_scaled = grad_scaled.view(n, out_channels, channels)
+        if need_w:
+            grad_weight = (grad_scaled * attn.to(dtype)[:, None]).sum(0)
+            grad_weight = grad_weight.view(weight.shape).to(weight.dtype)
+        if need_a:
+            grad_attn = (grad_scaled * weight.to(dtype).view(
+                1, out_channels, channels)).sum(1).to(attn.dtype)
+        if need_b and ctx.has_bias:
+            grad_bias = grad.view(n, out_channels, -1).sum((0, 2))
+            grad_bias = grad_bias.to(weight.dtype)
+        return grad_x, grad_weight, grad_bias, grad_attn
