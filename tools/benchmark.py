@@ -25,8 +25,13 @@ import torch
 from analysis_tools import (BenchmarkSettings, format_table,
                             parse_resolution, retain_freed_memory,
                             run_comparison)
+from analysis_tools.families import FAMILIES
+from analysis_tools.summary import format_summary, summary_row
 
 EXAMPLES = """examples:
+  python tools/benchmark.py --family all --mode eval train --batch 1 8 \\
+      --threads 2 --control --retain-freed-memory
+  python tools/benchmark.py --family mobilenetv2 neck --batch 1 --repeats 10
   python tools/benchmark.py --threads 1 2 --repeats 30
   python tools/benchmark.py --batch 1 --resolution 800x1216 --threads 1 2
   python tools/benchmark.py --mode train --repeats 10
@@ -60,18 +65,37 @@ def parse_args(argv=None):
         "without attention, MMDetection's (SE) and ECAEfficientNet, all "
         'layers built and layers 3-6 returned')
     parser.add_argument(
-        '--batch', type=int, default=2, help='images per batch (default 2)')
+        '--family',
+        nargs='+',
+        choices=list(FAMILIES) + ['all'],
+        help='compare none / ECA / SE on these families instead (all: '
+        f'{", ".join(FAMILIES)}), each at its config\'s size unless '
+        '--resolution is given, and print a summary against the target')
+    parser.add_argument(
+        '--markdown',
+        metavar='FILE',
+        help='with --family, also write the summary table to FILE')
+    parser.add_argument(
+        '--batch',
+        type=int,
+        nargs='+',
+        default=[2],
+        help='images per batch; several values each get a table '
+        '(default 2)')
     parser.add_argument(
         '--resolution',
         type=parse_resolution,
-        default=(512, 512),
-        help='input height x width (default 512x512)')
+        default=None,
+        help="input height x width (default 512x512; a family's config "
+        'size with --family)')
     parser.add_argument(
         '--mode',
+        nargs='+',
         choices=['eval', 'train'],
-        default='eval',
+        default=['eval'],
         help='eval: a forward without gradients in eval mode; train: '
-        'forward and backward in train mode (default eval)')
+        'forward and backward in train mode; several values each get a '
+        'table (default eval)')
     parser.add_argument(
         '--no-norm-eval',
         action='store_true',
@@ -137,6 +161,14 @@ def parse_args(argv=None):
         action='store_true',
         help='skip the peak-memory runs')
     args = parser.parse_args(argv)
+    if args.family and (args.efficientnet or args.eca_plugin):
+        parser.error('--family replaces --efficientnet and --eca-plugin: '
+                     'use --family efficientnet-b0 or resnet-plugin')
+    if args.markdown and not args.family:
+        parser.error('--markdown writes the --family summary: give '
+                     '--family too')
+    if args.family and 'all' in args.family:
+        args.family = list(FAMILIES)
     if args.eca_plugin and (args.efficientnet or args.depth < 50):
         parser.error('--eca-plugin needs a Bottleneck ResNet (--depth 50, '
                      "101 or 152): mmdet's BasicBlock takes no plugins")
@@ -177,30 +209,53 @@ def main(argv=None):
     device = (torch.cuda.get_device_name() if args.device == 'cuda' else
               f'{cpu_name()}, {os.cpu_count()} logical cores')
     print(f'torch {torch.__version__}; {device}')
-    for threads in args.threads or [None]:
-        settings = BenchmarkSettings(
-            depth=args.depth,
-            efficientnet=args.efficientnet,
-            eca_plugin=args.eca_plugin,
-            batch=args.batch,
-            resolution=args.resolution,
-            mode=args.mode,
-            norm_eval=not args.no_norm_eval,
-            channels_last=args.channels_last,
-            threads=threads,
-            repeats=args.repeats,
-            warmup=args.warmup,
-            device=args.device,
-            memory=not args.no_memory,
-            clock=args.clock,
-            control=args.control,
-            retain_freed_memory=args.retain_freed_memory)
-        before = load_average()
-        result = run_comparison(settings)
-        print(f'load average (1, 5, 15 min) before {before}, '
-              f'after {load_average()}')
-        print(format_table(result))
-        print()
+    rows = []
+    for family in args.family or [None]:
+        resolution = args.resolution or (FAMILIES[family].resolution
+                                         if family else (512, 512))
+        for mode in args.mode:
+            for batch in args.batch:
+                for threads in args.threads or [None]:
+                    settings = BenchmarkSettings(
+                        family=family,
+                        depth=args.depth,
+                        efficientnet=args.efficientnet,
+                        eca_plugin=args.eca_plugin,
+                        batch=batch,
+                        resolution=resolution,
+                        mode=mode,
+                        norm_eval=not args.no_norm_eval,
+                        channels_last=args.channels_last,
+                        threads=threads,
+                        repeats=args.repeats,
+                        warmup=args.warmup,
+                        device=args.device,
+                        memory=not args.no_memory,
+                        clock=args.clock,
+                        control=args.control,
+                        retain_freed_memory=args.retain_freed_memory)
+                    before = load_average()
+                    result = run_comparison(settings)
+                    print(f'load average (1, 5, 15 min) before {before}, '
+                          f'after {load_average()}')
+                    print(format_table(result))
+                    print(flush=True)
+                    if family:
+                        rows.append(summary_row(result))
+    if rows:
+        summary = format_summary(rows)
+        print('summary\n\n' + summary)
+        if args.markdown:
+            write_text(args.markdown, summary + '\n')
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename,
+    so that an interrupted run leaves no half-written file."""
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 if __name__ == '__main__':

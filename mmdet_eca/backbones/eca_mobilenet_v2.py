@@ -21,6 +21,7 @@ from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
 from ..layers.eca_conv import pointwise_parts
 from ..layers.eca_residual import eca_residual
+from ..layers.execution_mode import has_hooks
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
 from .official_keys import (convert_official_mobilenet_v2,
@@ -49,6 +50,7 @@ class ECAInvertedResidual(ECABlock, InvertedResidual):
             residual = self.with_res_shortcut
             if (parts is None or len(parts[1]) != 1
                     or not isinstance(self.eca, ECAModule)
+                    or has_hooks(self.eca)
                     or residual and self.training
                     and not isinstance(self.drop_path, nn.Identity)):
                 out = self.eca(self.linear_conv(out))

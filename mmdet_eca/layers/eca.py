@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .execution_mode import fused_eca_allowed
+from .execution_mode import fused_eca_allowed, has_hooks
 from .identity_gate import check_gate, record_gate
 from .kernel_sizes import check_kernel_size, eca_kernel_size
 
@@ -189,6 +189,8 @@ class ECAModule(nn.Module):
         without changing in place (a neck's levels, which the heads
         convolve); an in-place change would make autograd raise.
         """
+        if has_hooks(self):  # a FLOP counter's, say: called as a module
+            return self(x)
         if (not x.requires_grad or not torch.is_grad_enabled()
                 or not fused_eca_allowed(x)):
             return self.forward_owned(x)

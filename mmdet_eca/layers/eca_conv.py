@@ -72,8 +72,10 @@ def eca_conv1x1(eca: ECAModule, x: Tensor, conv: nn.Module) -> Tensor:
     Returns:
         Tensor: ``conv(eca(x))``.
     """
+    # A hooked ECA (a FLOP counter's) is called as a module, as hooked
+    # convs are by pointwise_parts.
     parts = (pointwise_parts(conv) if isinstance(eca, ECAModule)
-             and fused_eca_allowed(x) else None)
+             and not has_hooks(eca) and fused_eca_allowed(x) else None)
     n = x.shape[0]
     if parts is None or (n > 1 and not x.is_contiguous()):
         return conv(eca(x))

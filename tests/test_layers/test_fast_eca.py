@@ -300,3 +300,20 @@ def test_bfloat16_autocast_trains_as_the_paper_form_does(family):
     for g, r in zip(fast, ref):
         assert g.dtype == r.dtype
         assert (g - r).abs().max() <= 0.05 * scale
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES) + ['neck'])
+def test_a_hooked_eca_is_called_as_a_module(family):
+    # FLOP counters and feature extractors hook the ECA modules
+    if family == 'neck':
+        model = ECAFPN(in_channels=[8, 16], out_channels=8, num_outs=3)
+        x = [torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8)]
+    else:
+        model, x = FAMILIES[family](), torch.randn(1, 3, 64, 64)
+    ecas = [m for m in model.modules() if isinstance(m, ECAModule)]
+    seen = []
+    for m in ecas:
+        m.register_forward_hook(lambda m, i, o: seen.append(m))
+    model.train()
+    model(x)
+    assert len(seen) == len(ecas) > 0

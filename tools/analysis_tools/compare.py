@@ -17,6 +17,7 @@ from torch import nn
 
 from .allocator import retain_freed_memory
 from .backbones import build_comparison, build_efficientnet_comparison
+from .families import Inputs, build_family, family_inputs
 from .memory import page_faults, peak_memory
 from .timing import CLOCK_NAMES, summarize, time_interleaved
 
@@ -58,6 +59,9 @@ class BenchmarkSettings:
         eca_plugin (bool): Also run MMDetection's ResNet with the ECA
             plugin (ECAResNet's model and weights, the paper's
             computation). Defaults to False.
+        family (str, optional): A family of :mod:`.families` (its none /
+            ECA / SE models and its input) instead of ``depth``,
+            ``efficientnet`` and ``eca_plugin``. Defaults to None.
     """
     depth: int = 50
     batch: int = 2
@@ -75,6 +79,7 @@ class BenchmarkSettings:
     retain_freed_memory: bool = False
     efficientnet: Optional[str] = None
     eca_plugin: bool = False
+    family: Optional[str] = None
 
 
 @dataclass
@@ -95,16 +100,19 @@ class BenchmarkResult:
     output_shapes: List[Tuple[int, ...]] = field(default_factory=list)
 
 
-def make_step(model: nn.Module, inputs: torch.Tensor,
+def make_step(model: nn.Module, inputs: Inputs,
               mode: str) -> Callable[[], None]:
     """A callable running one forward (eval) or training step (train).
 
     Args:
-        model (nn.Module): A backbone returning a tuple of feature maps,
-            already in the wanted train/eval state.
-        inputs (Tensor): Its input batch.
+        model (nn.Module): A backbone (or neck) returning a tuple of
+            feature maps, already in the wanted train/eval state.
+        inputs (Tensor | tuple[Tensor]): Its input batch (a neck's: the
+            feature maps; those that require grad get it each step).
         mode (str): ``'eval'`` or ``'train'``.
     """
+    leaves = [t for t in (inputs if isinstance(inputs, tuple) else
+                          (inputs, )) if t.requires_grad]
     if mode == 'eval':
 
         def step():
@@ -118,6 +126,8 @@ def make_step(model: nn.Module, inputs: torch.Tensor,
             # Gradients are freed here, not at the next step's start, so
             # that every measured step starts from the same state.
             model.zero_grad(set_to_none=True)
+            for t in leaves:
+                t.grad = None
     else:
         raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
     return step
@@ -131,6 +141,17 @@ def _prepare(model: nn.Module, settings: BenchmarkSettings,
     # mmdet's ResNet.train() returns None, so no chaining.
     model.train(settings.mode == 'train')
     return model
+
+
+def _prepare_input(t: torch.Tensor, settings: BenchmarkSettings,
+                   device: torch.device) -> torch.Tensor:
+    t = t.to(device)
+    if settings.channels_last:
+        t = t.contiguous(memory_format=torch.channels_last)
+    # a neck's input comes from a backbone that trains with it
+    if settings.mode == 'train' and settings.family == 'neck':
+        t.requires_grad_()
+    return t
 
 
 def run_comparison(settings: BenchmarkSettings,
@@ -152,7 +173,10 @@ def run_comparison(settings: BenchmarkSettings,
         torch.set_num_threads(settings.threads)
     if settings.retain_freed_memory:
         retain_freed_memory()
-    if settings.efficientnet:
+    if settings.family:
+        models = build_family(settings.family, control=settings.control,
+                              norm_eval=settings.norm_eval)
+    elif settings.efficientnet:
         models = build_efficientnet_comparison(
             settings.efficientnet,
             control=settings.control,
@@ -164,12 +188,13 @@ def run_comparison(settings: BenchmarkSettings,
             eca_plugin=settings.eca_plugin,
             norm_eval=settings.norm_eval)
     models = {k: _prepare(m, settings, device) for k, m in models.items()}
-    height, width = settings.resolution
-    inputs = torch.randn(
-        settings.batch, 3, height, width, generator=torch.Generator()
-        .manual_seed(0)).to(device)
-    if settings.channels_last:
-        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    inputs = family_inputs(settings.family or 'resnet', settings.batch,
+                           settings.resolution)
+    inputs = tuple(
+        _prepare_input(t, settings, device)
+        for t in (inputs if isinstance(inputs, tuple) else (inputs, )))
+    # a backbone takes the batch, a neck the tuple of feature maps
+    inputs = inputs if len(inputs) > 1 else inputs[0]
 
     with torch.no_grad():
         shapes = {
@@ -187,7 +212,9 @@ def run_comparison(settings: BenchmarkSettings,
         for name, model in models.items()
     }
     sync = torch.cuda.synchronize if device.type == 'cuda' else None
-    log(f'timing {", ".join(steps)}: {settings.repeats} interleaved '
+    height, width = settings.resolution
+    log(f'{settings.mode}, batch {settings.batch}, {height}x{width}: '
+        f'timing {", ".join(steps)}: {settings.repeats} interleaved '
         f'repeats after {settings.warmup} warm-up runs each, '
         f'{torch.get_num_threads()} thread(s)')
     times = time_interleaved(steps, settings.repeats, settings.warmup, sync,
@@ -218,9 +245,12 @@ def format_table(result: BenchmarkResult) -> str:
             ('frozen (norm_eval=True)' if s.norm_eval else
              'with batch statistics (norm_eval=False)'))
     threads = torch.get_num_threads() if s.device == 'cpu' else '-'
-    base = result.baseline.split('-')[0]  # ResNet, PlainEfficientNet
+    base = result.baseline.split('-')[0]  # ResNet, FPN, CSPNeXt ...
+    source = ("ResNet-50's feature maps of a " if s.family == 'neck' else
+              'input ')
     lines = [
-        f'{what}; input {s.batch}x3x{height}x{width}, device {s.device}, '
+        f'{s.family + ": " if s.family else ""}{what}; '
+        f'{source}{s.batch}x3x{height}x{width}, device {s.device}, '
         f'threads {threads}, '
         f'{"channels_last" if s.channels_last else "contiguous (NCHW)"}, '
         f'{s.repeats} interleaved repeats, '
