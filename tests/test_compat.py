@@ -112,3 +112,20 @@ def test_config_package_registration():
         assert utils.MODULE2PACKAGE['mmdet'] == 'mmdet'
     finally:
         utils.MODULE2PACKAGE.pop('mmdet_eca_probe')
+
+
+@pytest.mark.parametrize('groups', [1, 3])
+def test_grouped_conv1x1_backward_is_autograds(groups):
+    x = torch.randn(1, 6 * groups, 5, 4, dtype=torch.float64,
+                    requires_grad=True)
+    w = torch.randn(4 * groups, 6, 1, 1, dtype=torch.float64,
+                    requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, groups=groups)
+    grad = torch.randn_like(y)
+    expected = torch.autograd.grad(y, [x, w], grad)
+    got = compat.grouped_conv1x1_backward(grad, x.detach(), w.detach(),
+                                          groups, (True, True))
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e)
+    assert compat.grouped_conv1x1_backward(
+        grad, x.detach(), w.detach(), groups, (False, True))[0] is None

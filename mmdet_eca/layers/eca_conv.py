@@ -22,6 +22,7 @@ from mmcv.cnn import ConvModule
 from mmcv.cnn.bricks.conv2d_adaptive_padding import Conv2dAdaptivePadding
 from torch import Tensor
 
+from ..compat import grouped_conv1x1_backward
 from .eca import ECAModule
 from .execution_mode import fused_eca_allowed, has_hooks
 
@@ -132,10 +133,8 @@ class _ScaledPointwiseConv(torch.autograd.Function):
         flat, scaled = _grouped(x.to(dtype), weight.to(dtype),
                                 attn.to(dtype))
         need_x, need_w, need_b, need_a = ctx.needs_input_grad
-        grad_flat, grad_scaled, _ = torch.ops.aten.convolution_backward(
-            grad, flat, scaled,
-            None, [1, 1], [0, 0], [1, 1], False, [0, 0], n,
-            [need_x, need_w or need_a, False])
+        grad_flat, grad_scaled = grouped_conv1x1_backward(
+            grad, flat, scaled, n, (need_x, need_w or need_a))
         grad_x = grad_weight = grad_bias = grad_attn = None
         if need_x:
             grad_x = grad_flat.view(x.shape).to(x.dtype)
