@@ -40,10 +40,10 @@ def test_coco_config_uses_eca_and_mmdet_bases(config):
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     # ScaleLRHook scales from the schedule's own base batch; the base
     # config's own hooks (RTMDet's, YOLOX's) are kept before the project's
-    assert cfg.custom_hooks[-4:] == [
+    assert cfg.custom_hooks[-5:] == [
         dict(type='ClassCountHook', allow_extra_classes=False),
         dict(type='ScaleLRHook'), dict(type='RandomStateHook'),
-        dict(type='CheckedLoadHook')]
+        dict(type='CheckedLoadHook'), dict(type='FuseECAPluginsHook')]
     assert cfg.auto_scale_lr.enable is False
     assert cfg.auto_scale_lr.base_batch_size == base_batch_of(config) or (
         base_batch_of(config) is None
@@ -129,7 +129,7 @@ def test_config_changes_only_the_attention(config):
     for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper',
                 'param_scheduler', 'train_cfg'):
         assert cfg[key] == stock[key], key
-    hooks = [h['type'] for h in cfg.custom_hooks[:-4]]
+    hooks = [h['type'] for h in cfg.custom_hooks[:-5]]
     assert hooks == [h['type'] for h in stock.get('custom_hooks', [])]
 
 

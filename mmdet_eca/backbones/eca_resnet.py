@@ -19,9 +19,10 @@ from typing import List, Optional
 
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.registry import MODELS
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..layers.activation_checkpoint import maybe_checkpoint
+from ..layers.eca import ECAModule
 from ..layers.eca_plugin import ECA
 from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
                                    is_frozen_bn)
@@ -113,6 +114,55 @@ class ECABottleneck(Bottleneck):
                 getattr(self, eca), self.norm3, out, identity, z_mean)
 
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
+
+
+_FUSED_CLASSES = {}
+
+
+def fuse_eca_plugins(module: nn.Module) -> int:
+    """Give each block with an ECA plugin after conv3 ECAResNet's tail.
+
+    A stock ``ResNet`` (ResNeXt, RegNet, ...) with
+    ``plugins=[dict(cfg=dict(type='ECA'), position='after_conv3')]`` is the
+    model :class:`ECAResNet` is, but its blocks compute the paper's
+    ``norm3(conv3(x)) * attention`` and then add the shortcut: a plugin
+    sees only its slot's features. This changes the class of every such
+    block (an mmdet ``Bottleneck``, or a subclass that keeps its
+    ``forward``, whose last ``after_conv3`` plugin is an ECA) to one whose
+    ``forward`` is :class:`ECABottleneck`'s: the fused tail of
+    :mod:`~mmdet_eca.layers.eca_residual`, the same function of the same
+    parameters. Modules, names and state dict stay as built. The
+    ``FuseECAPluginsHook`` of this package's configs calls it before a run.
+
+    Args:
+        module (nn.Module): A model or backbone.
+
+    Returns:
+        int: How many blocks were changed.
+    """
+    count = 0
+    for block in module.modules():
+        cls = type(block)
+        if (not isinstance(block, Bottleneck) or cls.forward
+                is not Bottleneck.forward or not block.with_plugins
+                or not block.after_conv3_plugin_names or not isinstance(
+                    getattr(block, block.after_conv3_plugin_names[-1]),
+                    ECAModule)):
+            continue
+        if cls not in _FUSED_CLASSES:
+            # a subclass, so isinstance holds; named in this module, so a
+            # pickled model finds it
+            name = 'ECAFused' + cls.__name__ + (
+                '' if cls is Bottleneck else
+                '_' + cls.__module__.rsplit('.', 1)[-1])
+            fused = type(name, (cls, ), dict(
+                forward=ECABottleneck.forward, __module__=__name__,
+                __doc__=f'{cls.__name__} with the fused ECA tail '
+                '(fuse_eca_plugins).'))
+            globals()[name] = _FUSED_CLASSES[cls] = fused
+        block.__class__ = _FUSED_CLASSES[cls]
+        count += 1
+    return count
 
 
 @MODELS.register_module()

@@ -82,7 +82,11 @@ def eca_conv1x1(eca: ECAModule, x: Tensor, conv: nn.Module) -> Tensor:
         return conv(eca(x))
     conv2d, rest = parts
     attn = eca.attention(x).flatten(1)  # [N, C]
-    y = _ScaledPointwiseConv.apply(x, conv2d.weight, conv2d.bias, attn)
+    if torch.is_grad_enabled() and (x.requires_grad or attn.requires_grad
+                                    or conv2d.weight.requires_grad):
+        y = _ScaledPointwiseConv.apply(x, conv2d.weight, conv2d.bias, attn)
+    else:  # nothing to keep for backward: no autograd function either
+        y = _scaled_conv(x, conv2d.weight, conv2d.bias, attn)
     # [1, N * O, H, W] to [N, O, H, W] out here: a view made inside a custom
     # Function may not be changed in place (an inplace activation would)
     y = y.view(x.shape[0], -1, *y.shape[2:])
@@ -100,6 +104,14 @@ def _grouped(x: Tensor, weight: Tensor, attn: Tensor):
             scaled.reshape(n * out_channels, channels, 1, 1))
 
 
+def _scaled_conv(x: Tensor, weight: Tensor, bias, attn: Tensor) -> Tensor:
+    """The grouped convolution, [1, N * O, H, W]."""
+    n = x.shape[0]
+    flat, scaled = _grouped(x, weight, attn)
+    return F.conv2d(flat, scaled, None if bias is None else bias.repeat(n),
+                    groups=n)
+
+
 class _ScaledPointwiseConv(torch.autograd.Function):
     """``conv2d(x * attn, weight, bias)`` for a 1x1 ``weight``, computed as
     a grouped convolution of ``x`` with one ``weight * attn`` per image.
@@ -114,10 +126,7 @@ class _ScaledPointwiseConv(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, attn):
-        n = x.shape[0]
-        flat, scaled = _grouped(x, weight, attn)
-        y = F.conv2d(flat, scaled, None if bias is None else bias.repeat(n),
-                     groups=n)
+        y = _scaled_conv(x, weight, bias, attn)
         ctx.save_for_backward(x, weight, attn)
         ctx.has_bias = bias is not None
         return y

@@ -8,6 +8,7 @@ place at inference. Each is run against the same model under
 written, in float64: outputs, the input's gradient and every parameter's.
 """
 import copy
+import pickle
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from mmcv.cnn import ConvModule
 from mmdet.models.backbones import ResNet
 
 from mmdet_eca.backbones import (ECACSPDarknet, ECACSPNeXt, ECAEfficientNet,
-                                 ECAMobileNetV2)
+                                 ECAMobileNetV2, fuse_eca_plugins)
 from mmdet_eca.backbones.eca_csp import ECACSPLayer
 from mmdet_eca.layers import ECA, eca_plugins
 from mmdet_eca.layers.eca import ECAModule
@@ -317,3 +318,55 @@ def test_a_hooked_eca_is_called_as_a_module(family):
     model.train()
     model(x)
     assert len(seen) == len(ecas) > 0
+
+
+def plugin_resnet(cls=ResNet, **kwargs):
+    # the class itself as the type: no default scope in these tests
+    plugins = [dict(p, cfg=dict(p['cfg'], type=ECA))
+               for p in eca_plugins((3, 5, 5, 7))]
+    return cls(depth=50, base_channels=8, out_indices=(1, 3),
+               plugins=plugins, **kwargs)
+
+
+@pytest.mark.parametrize('mode', ['eval', 'frozen_bn', 'train'])
+def test_fused_plugins_are_the_same_model(mode):
+    torch.manual_seed(0)
+    model = randomise(plugin_resnet(norm_eval=mode == 'frozen_bn'))
+    model.double()
+    model.train(mode != 'eval')  # mmdet's ResNet.train returns None
+    before = copy.deepcopy(model)
+    assert fuse_eca_plugins(model) == 16
+    assert fuse_eca_plugins(model) == 0  # already fused
+    assert model.state_dict().keys() == before.state_dict().keys()
+    x = torch.randn(2, 3, 48, 40, dtype=torch.float64)
+    fast, fast_grads = outputs_and_grads(model, x)
+    ref, ref_grads = outputs_and_grads(before, x)
+    for a, b in zip(fast + list(fast_grads), ref + list(ref_grads)):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+    # a whole pickled model finds the fused class again
+    clone = pickle.loads(pickle.dumps(model))
+    assert type(clone.layer1[0]) is type(model.layer1[0])
+
+
+def test_fused_plugins_in_resnext_keep_their_class():
+    from mmdet.models.backbones import ResNeXt
+    from mmdet.models.backbones.resnext import Bottleneck
+    model = plugin_resnet(ResNeXt, groups=2, base_width=4)
+    assert fuse_eca_plugins(model) == 16
+    assert isinstance(model.layer2[0], Bottleneck)
+    assert type(model.layer2[0]).__name__ == 'ECAFusedBottleneck_resnext'
+
+
+def test_the_hook_fuses_the_runners_model():
+    from mmdet_eca.engine.hooks import FuseECAPluginsHook
+
+    class Runner:
+        model = nn.Sequential(plugin_resnet())
+        logger = type('Logger', (), {'info': lambda self, m: lines.append(m)
+                                     })()
+
+    lines = []
+    FuseECAPluginsHook().before_run(Runner)
+    assert lines == ['FuseECAPluginsHook: 16 blocks with an ECA plugin '
+                     'after conv3 compute the fused ECA tail']
+    assert type(Runner.model[0].layer1[0]).__name__ == 'ECAFusedBottleneck'

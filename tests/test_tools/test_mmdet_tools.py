@@ -17,7 +17,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py')
 MMDET_TOOLS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
 PROJECT_HOOKS = ('AtomicCheckpointHook', 'RandomStateHook', 'CheckedLoadHook',
-                 'ScaleLRHook', 'ClassCountHook')
+                 'ScaleLRHook', 'ClassCountHook', 'FuseECAPluginsHook')
 
 
 def mmdet_tool(name, *args, cwd):

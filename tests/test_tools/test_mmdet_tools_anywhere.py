@@ -4,6 +4,7 @@ tools/train.py and is evaluated by its tools/test.py: the configs need
 nothing of this project's tools."""
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -66,6 +67,12 @@ def test_trains_an_epoch_and_tests_with_mmdet_tools(config, shapes_data,
     state = torch.load(checkpoint, map_location='cpu')['state_dict']
     # the ECA is where the config put it, under its documented name
     assert state[CONFIGS[config]].dim() == 3
+    # the plugin blocks compute the fused tail (FuseECAPluginsHook)
+    fused = re.search(r'FuseECAPluginsHook: (\d+) blocks', log)
+    if 'eca_plugins' in config:
+        assert fused and int(fused.group(1)) > 0
+    else:
+        assert fused is None
 
     proc = mmdet_tool('test', path, str(checkpoint), cwd=tmp_path)
     log = proc.stdout + proc.stderr

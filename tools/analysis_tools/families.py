@@ -17,7 +17,8 @@ from mmdet.models.backbones import CSPDarknet, CSPNeXt, MobileNetV2, ResNet
 from mmdet.models.necks import FPN
 from torch import Tensor, nn
 
-from mmdet_eca.backbones import ECACSPDarknet, ECACSPNeXt, ECAMobileNetV2
+from mmdet_eca.backbones import (ECACSPDarknet, ECACSPNeXt, ECAMobileNetV2,
+                                 fuse_eca_plugins)
 from mmdet_eca.layers import ECA, eca_plugins
 from mmdet_eca.necks import ECAFPN
 from .backbones import (_init_like_resnet, build_comparison,
@@ -83,9 +84,16 @@ def _resnet_plugin(control, norm_eval):
     eca = [dict(p, cfg=dict(p['cfg'], type=ECA))
            for p in eca_plugins((3, 5, 5, 7))]
     se = [dict(cfg=dict(type=SEPlugin), position='after_conv3')]
+
+    def eca_plugin():
+        # as this package's configs run it: FuseECAPluginsHook fuses it
+        model = ResNet(plugins=eca, **kw)
+        fuse_eca_plugins(model)
+        return model
+
     return _shared({
         'ResNet-50': lambda: ResNet(**kw),
-        'ResNet-50 + ECA plugin': lambda: ResNet(plugins=eca, **kw),
+        'ResNet-50 + ECA plugin': eca_plugin,
         'ResNet-50 + SE plugin': lambda: ResNet(plugins=se, **kw),
     }, control)
 
