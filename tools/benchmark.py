@@ -1,4 +1,4 @@
-"""Speed and memory of ECA against no attention and SE (ResNet and every family).
+"""Speed and memory of ECA against no attention and SE, family by family.
 
 A thin command line over :mod:`analysis_tools`: it builds MMDetection's
 ResNet, this package's ECAResNet and an SE-ResNet of the same depth with
