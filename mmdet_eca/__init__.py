@@ -18,8 +18,8 @@ from .backbones import (ECACSPDarknet, ECACSPNeXt, ECAEfficientNet,
                         ECAMobileNetV2, ECAResNet, ECAResNetV1d)
 from .compat import register_config_package
 from .engine import (AtomicCheckpointHook, CheckedLoadHook, ClassCountHook,
-                     RandomStateHook, SafeRunner, ScaleLRHook,
-                     allow_mmengine_checkpoints)
+                     FuseECAPluginsHook, RandomStateHook, SafeRunner,
+                     ScaleLRHook, allow_mmengine_checkpoints)
 from .errors import CheckpointError, ConfigError, DataError, MissingFileError
 from .layers import ECA, ECAModule, eca_kernel_size, eca_plugins
 from .necks import ECAFPN, ECAPAFPN
@@ -31,6 +31,7 @@ register_config_package('mmdet_eca')
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'CheckpointError',
     'ClassCountHook', 'ConfigError', 'DataError', 'ECA', 'ECACSPDarknet',
+    'FuseECAPluginsHook',
     'ECACSPNeXt', 'ECAEfficientNet', 'ECAFPN', 'ECAMobileNetV2', 'ECAModule',
     'ECAPAFPN', 'ECAResNet', 'ECAResNetV1d', 'MissingFileError',
     'RandomStateHook', 'SafeRunner', 'ScaleLRHook', '__version__',

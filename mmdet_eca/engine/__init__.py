@@ -12,8 +12,8 @@ from .defaults import (add_debug_argument, add_runner_arguments,
 from .dist import close_distributed, setup_cpu_distributed
 from .explain import explain_build_error, explained
 from .hooks import (AtomicCheckpointHook, CheckedLoadHook, ClassCountHook,
-                    RandomStateHook, ScaleLRHook, capture_rng_state,
-                    restore_rng_state)
+                    FuseECAPluginsHook, RandomStateHook, ScaleLRHook,
+                    capture_rng_state, restore_rng_state)
 from .image_check import check_images, image_problem
 from .loading import (check_weights, load_weights, misfit, read_checkpoint,
                       resumable_problem)
@@ -22,7 +22,8 @@ from .safe_load import allow_mmengine_checkpoints, checkpoint_safe_globals
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckedLoadHook', 'ClassCountHook',
-    'RandomStateHook', 'SafeRunner', 'ScaleLRHook', 'add_debug_argument',
+    'FuseECAPluginsHook', 'RandomStateHook', 'SafeRunner', 'ScaleLRHook',
+    'add_debug_argument',
     'add_runner_arguments', 'allow_mmengine_checkpoints', 'build_runner',
     'capture_rng_state', 'check_annotation_format', 'check_checkpoint_fits',
     'check_checkpoint_path', 'check_data', 'check_images', 'check_pretrained',
