@@ -4,11 +4,14 @@ Where ECA sits before a pointwise convolution (EfficientNet's projection,
 after the depthwise conv; the final conv of a CSP layer), the paper's
 ``conv(x * attn)`` writes out a scaled copy of ``x``, the widest tensor of
 the block, and in training keeps both. But a 1x1 convolution is linear in
-its input channels, so ``conv(x * attn) == conv_{W * attn}(x)``: the
-attention scales the weight's ``[out, in]`` columns instead, per sample,
-as a grouped convolution with one group per image. The block then makes
-the same passes over ``x``, and saves the same tensors for backward, as
-without attention, plus the pooling ECA needs anyway.
+its input channels, so ``conv(x * attn) == conv_{W * attn}(x)``: for one
+image the attention scales the weight's ``[out, in]`` columns instead, and
+the block makes the same passes over ``x``, and saves the same tensors for
+backward, as without attention, plus the pooling ECA needs anyway. With a
+batch (one weight per image would need a grouped convolution, slower than
+the batched one on CPU) ``x`` is scaled in place at inference, and in
+training the scaled copy is dropped after the convolution and remade in
+backward, so that nothing beyond ``x`` is kept.
 
 Anything this does not recognise (a conv other than a plain 1x1, a
 ConvModule with another layer order or padding, hooks, a recorded model,
@@ -112,7 +115,8 @@ def _grouped(x: Tensor, weight: Tensor, attn: Tensor):
 
 
 def _scaled_conv(x: Tensor, weight: Tensor, bias, attn: Tensor) -> Tensor:
-    """The grouped convolution, [1, N * O, H, W]."""
+    """``conv2d(x * attn)`` as a grouped convolution of N scaled weights
+    ([1, N * O, H, W]; used for N = 1, where it is the plain one)."""
     n = x.shape[0]
     flat, scaled = _grouped(x, weight, attn)
     return F.conv2d(flat, scaled, None if bias is None else bias.repeat(n),
