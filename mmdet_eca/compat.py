@@ -70,17 +70,16 @@ def cpu_autocast_supported(dtype: torch.dtype) -> bool:
 
 #: Whether ``torch.onnx.export`` takes ``dynamo=`` (torch >= 2.5); before,
 #: it always ran the TorchScript exporter.
-def grouped_conv1x1_backward(grad: torch.Tensor, x: torch.Tensor,
-                             weight: torch.Tensor, groups: int,
-                             output_mask: Tuple[bool, bool]):
+def conv1x1_backward(grad: torch.Tensor, x: torch.Tensor,
+                     weight: torch.Tensor, output_mask: Tuple[bool, bool]):
     """The input and weight gradients of a stride-1, unpadded 1x1
-    ``conv2d(x, weight, groups=groups)``, from the convolution's own
-    backward (aten's ``convolution_backward``, one signature from torch
-    1.11 to 2.14 but no public Python name), each None unless asked for.
+    ``conv2d(x, weight)``, from the convolution's own backward (aten's
+    ``convolution_backward``, one signature from torch 1.11 to 2.14 but no
+    public Python name), each None unless asked for.
     """
     grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
-        grad, x, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0],
-        groups, list(output_mask) + [False])
+        grad, x, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
+        list(output_mask) + [False])
     return grad_x, grad_w
 
 

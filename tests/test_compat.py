@@ -114,18 +114,16 @@ def test_config_package_registration():
         utils.MODULE2PACKAGE.pop('mmdet_eca_probe')
 
 
-@pytest.mark.parametrize('groups', [1, 3])
-def test_grouped_conv1x1_backward_is_autograds(groups):
-    x = torch.randn(1, 6 * groups, 5, 4, dtype=torch.float64,
-                    requires_grad=True)
-    w = torch.randn(4 * groups, 6, 1, 1, dtype=torch.float64,
-                    requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w, groups=groups)
+@pytest.mark.parametrize('batch', [1, 3])
+def test_conv1x1_backward_is_autograds(batch):
+    x = torch.randn(batch, 6, 5, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 6, 1, 1, dtype=torch.float64, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w)
     grad = torch.randn_like(y)
     expected = torch.autograd.grad(y, [x, w], grad)
-    got = compat.grouped_conv1x1_backward(grad, x.detach(), w.detach(),
-                                          groups, (True, True))
+    got = compat.conv1x1_backward(grad, x.detach(), w.detach(),
+                                  (True, True))
     for g, e in zip(got, expected):
         torch.testing.assert_close(g, e)
-    assert compat.grouped_conv1x1_backward(
-        grad, x.detach(), w.detach(), groups, (False, True))[0] is None
+    assert compat.conv1x1_backward(
+        grad, x.detach(), w.detach(), (False, True))[0] is None

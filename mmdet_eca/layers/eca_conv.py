@@ -14,8 +14,8 @@ training the scaled copy is dropped after the convolution and remade in
 backward, so that nothing beyond ``x`` is kept.
 
 Anything this does not recognise (a conv other than a plain 1x1, a
-ConvModule with another layer order or padding, hooks, a recorded model,
-channels-last input in a batch) takes the paper's ``conv(eca(x))``. The
+ConvModule with another layer order or padding, hooks, a recorded model)
+takes the paper's ``conv(eca(x))``. The
 two differ only in rounding.
 """
 import torch
@@ -25,7 +25,7 @@ from mmcv.cnn import ConvModule
 from mmcv.cnn.bricks.conv2d_adaptive_padding import Conv2dAdaptivePadding
 from torch import Tensor
 
-from ..compat import grouped_conv1x1_backward
+from ..compat import conv1x1_backward
 from .eca import LOW_PRECISION, ECAModule
 from .execution_mode import fused_eca_allowed, has_hooks
 
@@ -81,65 +81,55 @@ def eca_conv1x1(eca: ECAModule, x: Tensor, conv: nn.Module) -> Tensor:
     # convs are by pointwise_parts.
     parts = (pointwise_parts(conv) if isinstance(eca, ECAModule)
              and not has_hooks(eca) and fused_eca_allowed(x) else None)
-    n = x.shape[0]
-    if parts is None or (n > 1 and not x.is_contiguous()):
+    if parts is None:
         return conv(eca(x))
     conv2d, rest = parts
     attn = eca.attention(x).flatten(1)  # [N, C]
     if torch.is_grad_enabled() and (x.requires_grad or attn.requires_grad
                                     or conv2d.weight.requires_grad):
-        if n == 1:  # the conv with the scaled weight: no pass over x
-            y = _ScaledPointwiseConv.apply(x, conv2d.weight, conv2d.bias,
-                                           attn)
-        else:
-            y = _RecomputedScaling.apply(x, conv2d.weight, conv2d.bias, attn)
-    elif n == 1:  # nothing to keep for backward: no autograd function
-        y = _scaled_conv(x, conv2d.weight, conv2d.bias, attn)
+        y = _ScaledConv1x1.apply(x, conv2d.weight, conv2d.bias, attn)
+    elif x.shape[0] == 1:  # nothing kept for backward: no autograd function
+        y = _scaled_conv1x1(x, conv2d.weight, conv2d.bias, attn)
     else:
-        # A grouped convolution is slower than a batched one on CPU (up to
-        # 40% in RTMDet's CSP layers at batch 8), and at inference the
-        # caller's x may be scaled in place: one pass, no new tensor.
+        # At inference the caller's x may be scaled in place: one pass, no
+        # new tensor (see _scaled_conv1x1 for why not one weight per image)
         y = conv2d(x.mul_(attn[:, :, None, None]))
     for layer in rest:
         y = layer(y)
     return y
 
 
-def _grouped(x: Tensor, weight: Tensor, attn: Tensor):
-    """``x`` as one image of N groups, and the weight each group gets."""
-    n, channels, h, w = x.shape
-    out_channels = weight.shape[0]
-    scaled = weight.view(1, out_channels, channels) * attn[:, None]
-    return (x.reshape(1, n * channels, h, w),
-            scaled.reshape(n * out_channels, channels, 1, 1))
+def _scaled_conv1x1(x: Tensor, weight: Tensor, bias,
+                    attn: Tensor) -> Tensor:
+    """``conv2d(x * attn[:, :, None, None], weight, bias)``, 1x1 ``weight``.
+
+    One image: the convolution with ``weight * attn`` (no pass over ``x``).
+    A batch would need one weight per image, a grouped convolution, which
+    measured up to 40% slower than the batched one on CPU (RTMDet's CSP
+    layers at batch 8): there the scaled copy is made and convolved.
+    """
+    if x.shape[0] == 1:
+        return F.conv2d(x, weight * attn.view(1, -1, 1, 1), bias)
+    return F.conv2d(x * attn[:, :, None, None], weight, bias)
 
 
-def _scaled_conv(x: Tensor, weight: Tensor, bias, attn: Tensor) -> Tensor:
-    """``conv2d(x * attn)`` as a grouped convolution of N scaled weights
-    ([1, N * O, H, W]; used for N = 1, where it is the plain one)."""
-    n = x.shape[0]
-    flat, scaled = _grouped(x, weight, attn)
-    return F.conv2d(flat, scaled, None if bias is None else bias.repeat(n),
-                    groups=n)
+class _ScaledConv1x1(torch.autograd.Function):
+    """:func:`_scaled_conv1x1` keeping only ``x``, ``weight`` and ``attn``
+    for backward.
 
-
-class _RecomputedScaling(torch.autograd.Function):
-    """``conv2d(x * attn, weight, bias)`` for a batch, keeping ``x`` and
-    not the scaled copy for backward.
-
-    With several images a grouped convolution (one scaled weight per
-    image) is slower than the batched one on CPU, so the scaled copy is
-    made, convolved and dropped; backward makes it again (one pass over
-    ``x``) for the weight's gradient. The block keeps what it keeps
-    without attention.
+    Autograd would also keep the scaled weight (one image: a copy of the
+    conv's weight, about 1% of EfficientNet-B0's training memory) or the
+    scaled copy of ``x`` (a batch: as much again as ``x``). Backward makes
+    either again, asks the convolution's own backward for the gradients,
+    and splits them by the product's rule into ``weight``'s, ``attn``'s and
+    ``x``'s.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, attn):
-        y = F.conv2d(x * attn[:, :, None, None], weight, bias)
         ctx.save_for_backward(x, weight, attn)
         ctx.has_bias = bias is not None
-        return y
+        return _scaled_conv1x1(x, weight, bias, attn)
 
     @staticmethod
     def backward(ctx, grad):
@@ -148,69 +138,30 @@ class _RecomputedScaling(torch.autograd.Function):
         # Under autocast the forward convolved in grad's dtype; so does
         # this, and each gradient returns in its input's dtype.
         dtype = grad.dtype
-        scale = attn.to(dtype)[:, :, None, None]
-        scaled = x.to(dtype) * scale
-        grad_scaled, grad_weight = grouped_conv1x1_backward(
-            grad, scaled, weight.to(dtype), 1, (need_x or need_a, need_w))
-        del scaled
-        grad_x = grad_bias = grad_attn = None
-        if need_a:
-            dtype32 = torch.float32 if dtype in LOW_PRECISION else None
-            grad_attn = (grad_scaled * x.to(dtype)).sum(
-                (2, 3), dtype=dtype32).to(attn.dtype)
-        if need_x:
-            grad_x = (grad_scaled * scale).to(x.dtype)
-        if need_w:
-            grad_weight = grad_weight.to(weight.dtype)
+        x_, weight_ = x.to(dtype), weight.to(dtype)
+        scale = attn.to(dtype)[:, :, None, None]  # [N, C, 1, 1]
+        grad_x = grad_weight = grad_attn = grad_bias = None
+        if x.shape[0] == 1:
+            grad_x, grad_folded = conv1x1_backward(
+                grad, x_, weight_ * scale, (need_x, need_w or need_a))
+            if need_w:
+                grad_weight = grad_folded * scale
+            if need_a:
+                grad_attn = (grad_folded * weight_).sum(0).view(1, -1)
+        else:
+            grad_scaled, grad_weight = conv1x1_backward(
+                grad, x_ * scale, weight_, (need_x or need_a, need_w))
+            if need_a:
+                # float32 sums in float16/bfloat16, as spatial_mean pools
+                sum_dtype = torch.float32 if dtype in LOW_PRECISION else None
+                grad_attn = (grad_scaled * x_).sum((2, 3), dtype=sum_dtype)
+            if need_x:
+                grad_x = grad_scaled * scale
         if need_b and ctx.has_bias:
-            grad_bias = grad.sum((0, 2, 3)).to(weight.dtype)
-        return grad_x, grad_weight, grad_bias, grad_attn
+            grad_bias = grad.sum((0, 2, 3))
+        return (_cast(grad_x, x), _cast(grad_weight, weight),
+                _cast(grad_bias, weight), _cast(grad_attn, attn))
 
 
-class _ScaledPointwiseConv(torch.autograd.Function):
-    """``conv2d(x * attn, weight, bias)`` for a 1x1 ``weight``, computed as
-    a grouped convolution of ``x`` with one ``weight * attn`` per image.
-
-    Autograd would keep that per-image weight for backward: a copy of the
-    conv's weight per image, about 1% of EfficientNet-B0's training
-    memory. Here backward builds it again from ``weight`` and ``attn``
-    (a [N, O, C] product, cheap) and asks the convolution's own backward
-    for the gradients, which the product's rule then splits into
-    ``weight``'s and ``attn``'s.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, attn):
-        y = _scaled_conv(x, weight, bias, attn)
-        ctx.save_for_backward(x, weight, attn)
-        ctx.has_bias = bias is not None
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, weight, attn = ctx.saved_tensors
-        n, channels = x.shape[:2]
-        out_channels = weight.shape[0]
-        # Under autocast the forward convolved in grad's dtype; so does
-        # this, and each gradient returns in its input's dtype.
-        dtype = grad.dtype
-        flat, scaled = _grouped(x.to(dtype), weight.to(dtype),
-                                attn.to(dtype))
-        need_x, need_w, need_b, need_a = ctx.needs_input_grad
-        grad_flat, grad_scaled = grouped_conv1x1_backward(
-            grad, flat, scaled, n, (need_x, need_w or need_a))
-        grad_x = grad_weight = grad_bias = grad_attn = None
-        if need_x:
-            grad_x = grad_flat.view(x.shape).to(x.dtype)
-        if need_w or need_a:
-            grad_scaled = grad_scaled.view(n, out_channels, channels)
-        if need_w:
-            grad_weight = (grad_scaled * attn.to(dtype)[:, None]).sum(0)
-            grad_weight = grad_weight.view(weight.shape).to(weight.dtype)
-        if need_a:
-            grad_attn = (grad_scaled * weight.to(dtype).view(
-                1, out_channels, channels)).sum(1).to(attn.dtype)
-        if need_b and ctx.has_bias:
-            grad_bias = grad.view(n, out_channels, -1).sum((0, 2))
-            grad_bias = grad_bias.to(weight.dtype)
-        return grad_x, grad_weight, grad_bias, grad_attn
+def _cast(grad, like: Tensor):
+    return None if grad is None else grad.to(like.dtype)
