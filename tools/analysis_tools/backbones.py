@@ -9,8 +9,9 @@ same arguments and, where their parameters have the same names, the same
 weights, so they differ only in the attention.
 """
 import copy
+import functools
 import re
-from typing import Dict, Tuple, Type, Union
+from typing import Callable, Dict, Tuple, Type, Union
 
 import torch
 from mmdet.models.backbones import EfficientNet, ResNet
@@ -171,20 +172,47 @@ def build_efficientnet_comparison(arch: str,
     """
     kwargs.setdefault('out_indices', EFFICIENTNET_OUT_INDICES)
     label = arch.upper() if arch.startswith('b') else arch
+    return build_sharing_weights(
+        {
+            f'{cls.__name__}-{label}': functools.partial(
+                cls, arch=arch, **kwargs)
+            for cls in (PlainEfficientNet, EfficientNet, ECAEfficientNet)
+        },
+        control=control,
+        seed=seed)
+
+
+def build_sharing_weights(builders: Dict[str, Callable[[], nn.Module]],
+                          control: bool = False,
+                          seed: int = 0) -> Dict[str, nn.Module]:
+    """Build each model from ``seed``, initialise it as
+    :func:`build_comparison` does, and give every model the first's values
+    of the tensors they share by name and shape.
+
+    Args:
+        builders (dict[str, Callable]): Name to a function building the
+            model, the baseline first.
+        control (bool): Add a copy of the baseline, ``'<name> (copy)'``.
+            Defaults to False.
+        seed (int): Seed of the initialisation. Defaults to 0.
+
+    Returns:
+        dict[str, nn.Module]: The models in ``builders``' order.
+    """
     models = {}
-    for cls in (PlainEfficientNet, EfficientNet, ECAEfficientNet):
+    for name, build in builders.items():
         torch.manual_seed(seed)
-        model = cls(arch=arch, **kwargs)
+        model = build()
         _init_like_resnet(model)
-        models[f'{cls.__name__}-{label}'] = model
+        models[name] = model
     base = next(iter(models.values())).state_dict()
     with torch.no_grad():
         for model in list(models.values())[1:]:
-            # copied, not loaded: ECAEfficientNet would log its one line
-            # about weights without attention
-            for name, tensor in model.state_dict().items():
-                if name in base:
-                    tensor.copy_(base[name])
+            # copied, not loaded: the ECA backbones would log their one
+            # line about weights without attention
+            for key, tensor in model.state_dict().items():
+                if key in base and base[key].shape == tensor.shape:
+                    tensor.copy_(base[key])
     if control:
         first = next(iter(models))
         models[f'{first} (copy)'] = copy.deepcopy(models[first])

@@ -9,20 +9,21 @@ adds a copy of the baseline. The input is what the family's detector feeds
 it at the family's default size: an image batch for a backbone, ResNet-50's
 four feature maps for the neck.
 """
-import copy
 from typing import Callable, Dict, NamedTuple, Tuple, Union
 
 import torch
-from mmdet.models.backbones import CSPDarknet, CSPNeXt, MobileNetV2, ResNet
+from mmdet.models.backbones import (CSPDarknet, CSPNeXt, EfficientNet,
+                                    MobileNetV2, ResNet)
 from mmdet.models.necks import FPN
 from torch import Tensor, nn
 
-from mmdet_eca.backbones import (ECACSPDarknet, ECACSPNeXt, ECAMobileNetV2,
-                                 fuse_eca_plugins)
+from mmdet_eca.backbones import (ECACSPDarknet, ECACSPNeXt, ECAEfficientNet,
+                                 ECAMobileNetV2, fuse_eca_plugins)
 from mmdet_eca.layers import ECA, eca_plugins
 from mmdet_eca.necks import ECAFPN
-from .backbones import (_init_like_resnet, build_comparison,
-                        build_efficientnet_comparison)
+from .backbones import (EFFICIENTNET_OUT_INDICES, build_comparison,
+                        build_sharing_weights)
+from .plain_efficientnet import PlainEfficientNet
 from .se_places import (SEFPN, SEPlugin, csp_darknet_with_channel_attention,
                         se_mobilenet_v2)
 
@@ -39,31 +40,6 @@ class Family(NamedTuple):
     build: Callable[[bool, bool], Dict[str, nn.Module]]
     inputs: Callable[[int, Tuple[int, int], torch.Generator], Inputs]
     resolution: Tuple[int, int]
-
-
-def _shared(builders: Dict[str, Callable[[], nn.Module]], control: bool,
-            seed: int = 0) -> Dict[str, nn.Module]:
-    """Build each model from ``seed``, initialise it as a detector trained
-    from scratch would be, and give every model the baseline's values of
-    the tensors they share by name."""
-    models = {}
-    for name, build in builders.items():
-        torch.manual_seed(seed)
-        model = build()
-        _init_like_resnet(model)
-        models[name] = model
-    base = next(iter(models.values())).state_dict()
-    with torch.no_grad():
-        for model in list(models.values())[1:]:
-            # copied, not loaded: the ECA backbones would log their one
-            # line about weights without attention
-            for key, tensor in model.state_dict().items():
-                if key in base and base[key].shape == tensor.shape:
-                    tensor.copy_(base[key])
-    if control:
-        first = next(iter(models))
-        models[f'{first} (copy)'] = copy.deepcopy(models[first])
-    return models
 
 
 def _images(batch, size, gen):
@@ -91,7 +67,7 @@ def _resnet_plugin(control, norm_eval):
         fuse_eca_plugins(model)
         return model
 
-    return _shared({
+    return build_sharing_weights({
         'ResNet-50': lambda: ResNet(**kw),
         'ResNet-50 + ECA plugin': eca_plugin,
         'ResNet-50 + SE plugin': lambda: ResNet(plugins=se, **kw),
@@ -100,7 +76,7 @@ def _resnet_plugin(control, norm_eval):
 
 def _mobilenet_v2(control, norm_eval):
     kw = dict(out_indices=(1, 2, 4, 7), norm_eval=norm_eval)
-    return _shared({
+    return build_sharing_weights({
         'MobileNetV2': lambda: MobileNetV2(**kw),
         'ECAMobileNetV2': lambda: ECAMobileNetV2(**kw),
         'MobileNetV2 + SE': lambda: se_mobilenet_v2(**kw),
@@ -110,7 +86,7 @@ def _mobilenet_v2(control, norm_eval):
 def _neck(control, norm_eval):
     kw = dict(in_channels=[256, 512, 1024, 2048], out_channels=256,
               num_outs=5)
-    return _shared({
+    return build_sharing_weights({
         'FPN': lambda: FPN(**kw),
         'ECAFPN': lambda: ECAFPN(**kw),
         'FPN + SE': lambda: SEFPN(**kw),
@@ -120,7 +96,7 @@ def _neck(control, norm_eval):
 def _rtmdet(control, norm_eval):
     # RTMDet-tiny's backbone (mmdet's rtmdet_tiny config)
     kw = dict(deepen_factor=0.167, widen_factor=0.375, norm_eval=norm_eval)
-    return _shared({
+    return build_sharing_weights({
         'CSPNeXt-tiny': lambda: CSPNeXt(channel_attention=False, **kw),
         'ECACSPNeXt-tiny': lambda: ECACSPNeXt(**kw),
         'CSPNeXt-tiny + ChannelAttention':
@@ -131,7 +107,7 @@ def _rtmdet(control, norm_eval):
 def _yolox(control, norm_eval):
     # YOLOX-s's backbone (mmdet's yolox_s config)
     kw = dict(deepen_factor=0.33, widen_factor=0.5, norm_eval=norm_eval)
-    return _shared({
+    return build_sharing_weights({
         'CSPDarknet-s': lambda: CSPDarknet(**kw),
         'ECACSPDarknet-s': lambda: ECACSPDarknet(**kw),
         'CSPDarknet-s + ChannelAttention':
@@ -146,12 +122,14 @@ def _resnet(control, norm_eval):
 def _efficientnet(arch):
 
     def build(control, norm_eval):
-        models = build_efficientnet_comparison(
-            arch, control=control, norm_eval=norm_eval)
-        # none, ECA, SE (mmdet's EfficientNet) as in every family
-        order = [0, 2, 1, 3][:len(models)]
-        items = list(models.items())
-        return dict(items[i] for i in order)
+        kw = dict(arch=arch, out_indices=EFFICIENTNET_OUT_INDICES,
+                  norm_eval=norm_eval)
+        label = arch.upper()
+        return build_sharing_weights({
+            f'PlainEfficientNet-{label}': lambda: PlainEfficientNet(**kw),
+            f'ECAEfficientNet-{label}': lambda: ECAEfficientNet(**kw),
+            f'EfficientNet-{label}': lambda: EfficientNet(**kw),
+        }, control)
 
     return build
 
