@@ -171,8 +171,8 @@ class ECAModule(nn.Module):
         """``self(x)``, written into ``x`` when autograd does not track it.
 
         For a caller that owns ``x``, which nothing else reads afterwards
-        (a neck's freshly made outputs): at inference the scaled copy, a
-        new tensor as large as ``x``, is not made.
+        (a plugin slot's features, ``ECA(inplace=True)``): at inference the
+        scaled copy, a new tensor as large as ``x``, is not made.
         """
         if x.requires_grad or not fused_eca_allowed(x):
             return x * self.attention(x)
