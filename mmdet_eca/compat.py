@@ -66,23 +66,36 @@ def cpu_autocast_supported(dtype: torch.dtype) -> bool:
         return False
 
 
+# --- module state-dict hooks ----------------------------------------------
+
+
+def register_state_dict_post_hook(module: torch.nn.Module,
+                                  hook: Callable) -> None:
+    """``module.register_state_dict_post_hook(hook)``, whose public name
+    torch 2.1 lacks; ``hook(module, state_dict, prefix, local_metadata)`` runs after
+    the module's entries are written."""
+    if hasattr(module, 'register_state_dict_post_hook'):
+        module.register_state_dict_post_hook(hook)
+    else:  # pragma: no cover  (torch 2.1; tested by make test-oldest-torch)
+        module._register_state_dict_hook(hook)
+
+
+def register_load_state_dict_pre_hook(module: torch.nn.Module,
+                                      hook: Callable) -> None:
+    """``module.register_load_state_dict_pre_hook(hook)``, whose public
+    name torch 2.1 lacks; ``hook(module, state_dict, prefix, local_metadata, strict,
+    missing_keys, unexpected_keys, error_msgs)`` runs before the module
+    loads its own entries (and may rename or check them)."""
+    if hasattr(module, 'register_load_state_dict_pre_hook'):
+        module.register_load_state_dict_pre_hook(hook)
+    else:  # pragma: no cover  (torch 2.1)
+        module._register_load_state_dict_pre_hook(hook, with_module=True)
+
+
 # --- ONNX export -----------------------------------------------------------
 
 #: Whether ``torch.onnx.export`` takes ``dynamo=`` (torch >= 2.5); before,
 #: it always ran the TorchScript exporter.
-def conv1x1_backward(grad: torch.Tensor, x: torch.Tensor,
-                     weight: torch.Tensor, output_mask: Tuple[bool, bool]):
-    """The input and weight gradients of a stride-1, unpadded 1x1
-    ``conv2d(x, weight)``, from the convolution's own backward (aten's
-    ``convolution_backward``, one signature from torch 1.11 to 2.14 but no
-    public Python name), each None unless asked for.
-    """
-    grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
-        grad, x, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
-        list(output_mask) + [False])
-    return grad_x, grad_w
-
-
 ONNX_EXPORT_HAS_DYNAMO = TORCH_VERSION >= (2, 5)
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from mmdet_eca import compat
-from mmdet_eca.layers.execution_mode import fused_eca_allowed, is_recording
+from mmdet_eca.layers.eca_scale import is_recording
 
 
 def test_torch_version_is_the_running_one():
@@ -24,17 +24,16 @@ def test_torch_version_is_the_running_one():
 
 def test_tracers_are_detected():
     x = torch.zeros(1)
-    assert not is_recording() and fused_eca_allowed(x)
+    assert not is_recording()
     seen = []
 
     def f(t):
-        seen.append((is_recording(), fused_eca_allowed(t)))
+        seen.append(is_recording())
         return t + 1
 
     torch.jit.trace(f, x, check_trace=False)
     torch.fx.symbolic_trace(f)
-    assert seen == [(True, False), (True, False)]
-    assert not fused_eca_allowed(nn.Parameter(x))  # a subclass
+    assert seen == [True, True]
     assert not is_recording()
 
 
@@ -114,16 +113,14 @@ def test_config_package_registration():
         utils.MODULE2PACKAGE.pop('mmdet_eca_probe')
 
 
-@pytest.mark.parametrize('batch', [1, 3])
-def test_conv1x1_backward_is_autograds(batch):
-    x = torch.randn(batch, 6, 5, 4, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(4, 6, 1, 1, dtype=torch.float64, requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w)
-    grad = torch.randn_like(y)
-    expected = torch.autograd.grad(y, [x, w], grad)
-    got = compat.conv1x1_backward(grad, x.detach(), w.detach(),
-                                  (True, True))
-    for g, e in zip(got, expected):
-        torch.testing.assert_close(g, e)
-    assert compat.conv1x1_backward(
-        grad, x.detach(), w.detach(), (False, True))[0] is None
+def test_state_dict_hooks():
+    # the public names of newer torch, the private ones of torch 2.1
+    module, seen = nn.Linear(1, 1), []
+    compat.register_state_dict_post_hook(
+        module, lambda m, sd, prefix, meta: meta.update(probe=prefix))
+    compat.register_load_state_dict_pre_hook(
+        module, lambda m, sd, prefix, meta, *rest: seen.append((m, prefix)))
+    state = nn.Sequential(module).state_dict()
+    assert state._metadata['0']['probe'] == '0.'
+    nn.Sequential(module).load_state_dict(state)
+    assert seen == [(module, '0.')]

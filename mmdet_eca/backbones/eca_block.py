@@ -1,4 +1,6 @@
 """What every ECA block adds to the MMDetection block it extends."""
+from torch import Tensor, nn
+
 from ..layers.eca import ECAModule
 
 
@@ -8,7 +10,11 @@ class ECABlock:
     Listed before the block class (``class ECABasicBlock(ECABlock,
     BasicBlock)``); each block's ``forward`` places the attention. The
     attribute is named ``eca`` because the released weights name it so
-    (``layerX.Y.eca.conv.weight``).
+    (``layerX.Y.eca.conv.weight``). The block owns the features it
+    attends, so they are scaled in place at inference; a block whose
+    next layer is a convolution (``eca_keep_output``) has the ECA keep
+    its product for backward instead of its input
+    (:mod:`mmdet_eca.layers.eca_scale`).
 
     Args:
         *args: The MMDetection block's arguments.
@@ -18,8 +24,19 @@ class ECABlock:
         **kwargs: The MMDetection block's keyword arguments.
     """
 
+    eca_keep_output = False
+
     def __init__(self, *args, eca_kernel_size: int,
                  eca_identity_init: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.eca = ECAModule(kernel_size=eca_kernel_size,
-                             identity_init=eca_identity_init)
+                             identity_init=eca_identity_init, inplace=True,
+                             keep_output=self.eca_keep_output)
+
+
+def eca_tail(eca: nn.Module, norm: nn.Module, z: Tensor) -> Tensor:
+    """``eca(norm(z))``, telling the attention that its input is
+    ``norm(z)``: in training it then keeps ``z``, which the norm keeps
+    anyway, instead of the normalised features (see
+    :mod:`mmdet_eca.layers.eca_scale`)."""
+    return eca(norm(z), (norm, z))

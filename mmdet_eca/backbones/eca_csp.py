@@ -20,33 +20,12 @@ initialisation).
 """
 from typing import Optional
 
-import torch
 import torch.nn as nn
 from mmdet.models.backbones import CSPDarknet, CSPNeXt
 from mmdet.models.layers import CSPLayer
 from mmdet.registry import MODELS
-from torch import Tensor
 
-from ..layers.eca_conv import eca_conv1x1
 from ..layers.eca_plugin import ECA
-
-
-class ECACSPLayer(CSPLayer):
-    """mmdet's ``CSPLayer`` whose ECA is folded into ``final_conv``.
-
-    The attention scales ``final_conv``'s 1x1 weight per image instead of
-    the concatenation (:func:`~mmdet_eca.layers.eca_conv.eca_conv1x1`),
-    the layer's widest tensor. Only :func:`add_eca_to_csp_layers` makes
-    one, by changing the class of a built ``CSPLayer`` whose attention it
-    has just replaced (the backbones build their layers inline); modules,
-    parameters and state-dict keys stay the ``CSPLayer``'s.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:
-        x_short = self.short_conv(x)
-        x_main = self.blocks(self.main_conv(x))
-        x_final = torch.cat((x_main, x_short), dim=1)
-        return eca_conv1x1(self.attention, x_final, self.final_conv)
 
 
 def add_eca_to_csp_layers(module: nn.Module,
@@ -76,11 +55,12 @@ def add_eca_to_csp_layers(module: nn.Module,
     for layer in module.modules():
         if isinstance(layer, CSPLayer):
             channels = layer.final_conv.conv.in_channels
+            # the layer owns the concatenation, which final_conv convolves
+            # (and keeps) next
             layer.attention = ECA(channels, kernel_size, gamma, beta,
-                                  identity_init)
+                                  identity_init, inplace=True,
+                                  keep_output=True)
             layer.channel_attention = True  # CSPLayer.forward reads it
-            if type(layer) is CSPLayer:  # a subclass keeps its forward
-                layer.__class__ = ECACSPLayer
             count += 1
     return count
 

@@ -31,7 +31,6 @@ from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
-from ..layers.eca_conv import eca_conv1x1
 from ..layers.kernel_sizes import (check_kernel_size, format_kernel_sizes,
                                    parse_kernel_sizes)
 from .eca_block import ECABlock
@@ -56,12 +55,14 @@ class ECAMBConv(ECABlock, InvertedResidual):
         **kwargs: Arguments of mmdet's ``InvertedResidual`` but ``se_cfg``.
     """
 
+    # the projection convolves (and keeps) what the ECA returns
+    eca_keep_output = True
+
     def forward(self, x: Tensor) -> Tensor:
 
         def _inner_forward(x):
             out = self.expand_conv(x) if self.with_expand_conv else x
-            out = eca_conv1x1(self.eca, self.depthwise_conv(out),
-                              self.linear_conv)
+            out = self.linear_conv(self.eca(self.depthwise_conv(out)))
             if self.with_res_shortcut:
                 return x + self.drop_path(out)
             return out
@@ -77,10 +78,12 @@ class ECAEdgeResidual(ECABlock, EdgeResidual):
         **kwargs: Arguments of mmdet's ``EdgeResidual`` but ``se_cfg``.
     """
 
+    eca_keep_output = True
+
     def forward(self, x: Tensor) -> Tensor:
 
         def _inner_forward(x):
-            out = eca_conv1x1(self.eca, self.conv1(x), self.conv2)
+            out = self.conv2(self.eca(self.conv1(x)))
             if self.with_residual:
                 return x + self.drop_path(out)
             return out

@@ -18,15 +18,11 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
-from ..layers.eca import ECAModule
-from ..layers.eca_conv import pointwise_parts
-from ..layers.eca_residual import eca_residual
-from ..layers.execution_mode import has_hooks
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
 from .official_keys import (convert_official_mobilenet_v2,
                             is_official_mobilenet_v2)
-from .eca_block import ECABlock
+from .eca_block import ECABlock, eca_tail
 from .plain_load import note_plain_weights, report_plain_weights
 from .rename_keys import rename_under_prefix
 
@@ -46,22 +42,23 @@ class ECAInvertedResidual(ECABlock, InvertedResidual):
             out = self.depthwise_conv(out)
             if self.with_se:
                 out = self.se(out)
-            parts = pointwise_parts(self.linear_conv)
-            residual = self.with_res_shortcut
-            if (parts is None or len(parts[1]) != 1
-                    or not isinstance(self.eca, ECAModule)
-                    or has_hooks(self.eca)
-                    or residual and self.training
-                    and not isinstance(self.drop_path, nn.Identity)):
-                out = self.eca(self.linear_conv(out))
-                return x + self.drop_path(out) if residual else out
-            # The projection's norm, the attention and the shortcut in one
-            # pass, as ECAResNet's blocks end (layers.eca_residual).
-            conv, (norm, ) = parts
-            return eca_residual(self.eca, norm, conv(out),
-                                x if residual else None)
+            out = self._project(out)
+            if self.with_res_shortcut:
+                return x + self.drop_path(out)
+            return out
 
         return maybe_checkpoint(_inner_forward, x, self.with_cp)
+
+    def _project(self, x: Tensor) -> Tensor:
+        """``eca(linear_conv(x))``, telling the ECA that its input is the
+        projection's norm of its conv's output (``eca_tail``), where the
+        projection is the plain conv-then-norm ConvModule mmdet builds."""
+        proj = self.linear_conv
+        if (proj.with_norm and not proj.with_activation
+                and not proj.with_explicit_padding
+                and tuple(proj.order[:2]) == ('conv', 'norm')):
+            return eca_tail(self.eca, proj.norm, proj.conv(x))
+        return self.eca(proj(x))
 
 
 @MODELS.register_module()

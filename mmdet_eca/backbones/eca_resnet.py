@@ -9,10 +9,9 @@ ECA-ResNet-50/101/152 is MMDetection's ``ResNet`` with the ECA plugin
 (:class:`~mmdet_eca.layers.ECA`) after ``conv3`` of every block: the same
 modules under the same names, so the two load each other's weights and
 compute the same outputs. ``ECAResNet`` adds the per-stage kernel sizes of
-the released weights, their loading checks, and the fused block tail
-(:mod:`mmdet_eca.layers.eca_residual`), which a plugin cannot reach: in
-mmdet's ``Bottleneck`` the norm before it and the residual addition after
-it belong to the block. mmdet's ``BasicBlock`` (depth 18/34) takes no
+the released weights, their loading checks, and a block that tells the
+ECA what its input was computed from, which a plugin slot cannot (it
+saves training memory: :mod:`mmdet_eca.layers.eca_scale`). mmdet's ``BasicBlock`` (depth 18/34) takes no
 plugins, so :class:`ECABasicBlock` adds its ECA itself.
 """
 from typing import List, Optional
@@ -24,11 +23,9 @@ from torch import Tensor, nn
 from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
 from ..layers.eca_plugin import ECA
-from ..layers.eca_residual import (conv1x1_output_mean, eca_residual,
-                                   is_frozen_bn)
 from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
-from .eca_block import ECABlock
+from .eca_block import ECABlock, eca_tail
 from .plain_load import note_plain_weights, report_plain_weights
 from .rename_keys import rename_under_prefix
 from .timm_keys import convert_timm_resnet_d, is_timm_resnet, tiered_stem
@@ -49,9 +46,9 @@ class ECABasicBlock(ECABlock, BasicBlock):
 
         def _inner_forward(x):
             out = self.relu(self.norm1(self.conv1(x)))
-            out = self.conv2(out)
-            identity = x if self.downsample is None else self.downsample(x)
-            return eca_residual(self.eca, self.norm2, out, identity)
+            out = eca_tail(self.eca, self.norm2, self.conv2(out))
+            out += x if self.downsample is None else self.downsample(x)
+            return out
 
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
@@ -63,12 +60,11 @@ class ECABottleneck(Bottleneck):
     ECA` as its last ``after_conv3`` plugin, the module a stock ``ResNet``
     builds from ``plugins=[dict(cfg=dict(type='ECA', kernel_size=k),
     position='after_conv3')]``, under the same name (``eca``): the two are
-    one model with one state dict. This class only computes the block's
-    tail, ``identity + eca(norm3(conv3(out)))``, with the fused kernels of
-    :func:`~mmdet_eca.layers.eca_residual.eca_residual` when the ECA is
-    the only ``after_conv3`` plugin. Other ``after_conv3`` plugins run
-    between ``norm3`` and the ECA, so the attention is always the last
-    step before the residual addition.
+    one model with one state dict. This class only tells the ECA that its
+    input is ``norm3(conv3(out))`` (:func:`eca_tail`), which a plugin slot
+    cannot, when the ECA is the only ``after_conv3`` plugin. Other
+    ``after_conv3`` plugins run between ``norm3`` and the ECA, so the
+    attention is always the last step before the residual addition.
 
     Args:
         eca_kernel_size (int): Odd kernel size of the block's ECA.
@@ -85,7 +81,7 @@ class ECABottleneck(Bottleneck):
         # The class itself, not the registered name: the block builds
         # without a default registry scope too.
         eca = dict(cfg=dict(type=ECA, kernel_size=eca_kernel_size,
-                            identity_init=eca_identity_init),
+                            identity_init=eca_identity_init, inplace=True),
                    position='after_conv3')
         super().__init__(*args, plugins=list(plugins or []) + [eca],
                          **kwargs)
@@ -100,18 +96,11 @@ class ECABottleneck(Bottleneck):
             *others, eca = self.after_conv3_plugin_names
             if others:
                 out = self.forward_plugin(self.norm3(self.conv3(out)), others)
-                identity = x if self.downsample is None else self.downsample(x)
-                return getattr(self, eca).forward_residual(out, identity)
-            # With a frozen norm3 the attention's channel means come from
-            # conv3's 4x narrower input where that is exact (a plain 1x1
-            # conv3) and reads less than pooling conv3's output.
-            z_mean = None
-            if is_frozen_bn(self.norm3, out):
-                z_mean = conv1x1_output_mean(self.conv3, out)
-            out = self.conv3(out)
-            identity = x if self.downsample is None else self.downsample(x)
-            return eca_residual(
-                getattr(self, eca), self.norm3, out, identity, z_mean)
+                out = getattr(self, eca)(out)
+            else:
+                out = eca_tail(getattr(self, eca), self.norm3, self.conv3(out))
+            out += x if self.downsample is None else self.downsample(x)
+            return out
 
         return self.relu(maybe_checkpoint(_inner_forward, x, self.with_cp))
 
@@ -124,15 +113,16 @@ def fuse_eca_plugins(module: nn.Module) -> int:
 
     A stock ``ResNet`` (ResNeXt, RegNet, ...) with
     ``plugins=[dict(cfg=dict(type='ECA'), position='after_conv3')]`` is the
-    model :class:`ECAResNet` is, but its blocks compute the paper's
-    ``norm3(conv3(x)) * attention`` and then add the shortcut: a plugin
-    sees only its slot's features. This changes the class of every such
+    model :class:`ECAResNet` is, but a plugin sees only its slot's
+    features, so in training its ECA keeps them for backward: a quarter
+    more activation memory per block. This changes the class of every such
     block (an mmdet ``Bottleneck``, or a subclass that keeps its
     ``forward``, whose last ``after_conv3`` plugin is an ECA) to one whose
-    ``forward`` is :class:`ECABottleneck`'s: the fused tail of
-    :mod:`~mmdet_eca.layers.eca_residual`, the same function of the same
-    parameters. Modules, names and state dict stay as built. The
-    ``FuseECAPluginsHook`` of this package's configs calls it before a run.
+    ``forward`` is :class:`ECABottleneck`'s, which tells the ECA that its
+    input is ``norm3(conv3(out))`` (:func:`eca_tail`): the same function
+    of the same parameters, every module still called as before. Modules,
+    names and state dict stay as built. The ``FuseECAPluginsHook`` of this
+    package's configs calls it before a run.
 
     Args:
         module (nn.Module): A model or backbone.
@@ -157,7 +147,7 @@ def fuse_eca_plugins(module: nn.Module) -> int:
                 '_' + cls.__module__.rsplit('.', 1)[-1])
             fused = type(name, (cls, ), dict(
                 forward=ECABottleneck.forward, __module__=__name__,
-                __doc__=f'{cls.__name__} with the fused ECA tail '
+                __doc__=f'{cls.__name__} with ECAResNet\'s ECA tail '
                 '(fuse_eca_plugins).'))
             globals()[name] = _FUSED_CLASSES[cls] = fused
         block.__class__ = _FUSED_CLASSES[cls]

@@ -23,8 +23,6 @@ inference, which the slots of these blocks allow.
 from typing import List, Optional, Sequence
 
 from mmdet.registry import MODELS
-from torch import Tensor
-
 from .eca import ECAModule
 
 
@@ -53,6 +51,11 @@ class ECA(ECAModule):
             copy, as ``ReLU(inplace=True)`` does. Safe where nothing else
             reads the input afterwards: every plugin slot of MMDetection's
             ResNet-family blocks. Training is unaffected. Defaults to False.
+        keep_output (bool): In training, keep the product instead of the
+            input for backward; only where the next layer keeps the product
+            and never changes it in place (a neck's levels, a CSP layer's
+            final conv; not the ``after_conv3`` slot, whose output the block
+            adds to in place). Defaults to False.
     """
 
     # build_plugin_layer names the module `_abbr_` + postfix: `eca`, as in
@@ -65,19 +68,14 @@ class ECA(ECAModule):
                  gamma: float = 2,
                  beta: float = 1,
                  identity_init: bool = False,
-                 inplace: bool = False) -> None:
+                 inplace: bool = False,
+                 keep_output: bool = False) -> None:
         super().__init__(in_channels, kernel_size, gamma, beta,
-                         identity_init)
+                         identity_init, inplace, keep_output)
         self.in_channels = in_channels
-        self.inplace = inplace
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_owned(x) if self.inplace else super().forward(x)
 
     def extra_repr(self) -> str:
-        inplace = ', inplace=True' if self.inplace else ''
-        return (f'in_channels={self.in_channels}, ' + super().extra_repr() +
-                inplace)
+        return f'in_channels={self.in_channels}, ' + super().extra_repr()
 
 
 def eca_plugins(kernel_sizes: Sequence[Optional[int]],

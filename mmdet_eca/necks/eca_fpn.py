@@ -47,16 +47,16 @@ class ECAOutputs:
         # MMEngine's ModuleList (same state dict as torch's) passes
         # init_weights on to the ECAs, which keeps identity mode's zero
         # weight whatever the neck's init_cfg does.
+        # The heads only convolve the levels: scaled in place at inference,
+        # and in training the unscaled ones are not kept for backward.
         self.eca = ModuleList(
             ECA(self.out_channels, eca_kernel_size, eca_gamma, eca_beta,
-                eca_identity_init) for _ in range(self.num_outs))
+                eca_identity_init, inplace=True, keep_output=True)
+            for _ in range(self.num_outs))
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         outs = super().forward(inputs)
-        # The heads only read the levels: scaled in place at inference, and
-        # in training the unscaled ones are not kept for backward.
-        return tuple(
-            eca.forward_output(out) for eca, out in zip(self.eca, outs))
+        return tuple(eca(out) for eca, out in zip(self.eca, outs))
 
 
 @MODELS.register_module()

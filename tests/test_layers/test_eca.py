@@ -50,14 +50,6 @@ def test_matches_paper_formula(k, channels):
     torch.testing.assert_close(eca(x), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_forward_residual_is_identity_plus_attended():
-    torch.manual_seed(0)
-    eca = ECAModule(kernel_size=5)
-    x, identity = torch.randn(2, 32, 6, 6), torch.randn(2, 32, 6, 6)
-    torch.testing.assert_close(
-        eca.forward_residual(x, identity), identity + eca(x))
-
-
 def test_state_dict_layout_and_adaptive():
     eca = ECAModule(channels=2048)
     assert list(eca.state_dict()) == ['conv.weight']

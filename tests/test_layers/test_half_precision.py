@@ -25,7 +25,6 @@ from mmdet.models.backbones import (EfficientNet, MobileNetV2, ResNet,
 from mmdet_eca.backbones import (ECAEfficientNet, ECAMobileNetV2, ECAResNet,
                                  ECAResNetV1d)
 from mmdet_eca.layers import ECAModule
-from mmdet_eca.layers.eca import spatial_mean
 
 
 def _cpu_convolution(dtype):
@@ -98,12 +97,14 @@ def run_both(model, x, dtype):
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
-def test_spatial_mean_of_a_map_whose_sum_overflows(dtype):
+def test_pooling_of_a_map_whose_sum_overflows(dtype):
     # ResNet stage 1 at 800 x 1344, mean 1: the float16 sum is 67,200
-    x = torch.ones(1, 2, 200, 336, dtype=dtype)
-    mean = spatial_mean(x)
-    assert mean.dtype == dtype
-    assert torch.equal(mean.float(), torch.ones(1, 2))
+    eca = ECAModule(kernel_size=1).to(dtype)
+    with torch.no_grad():
+        eca.conv.weight.fill_(1)
+    logits = eca.logits(torch.ones(1, 2, 200, 336, dtype=dtype))
+    assert logits.dtype == dtype
+    assert torch.equal(logits.float(), torch.ones(1, 2))
 
 
 @pytest.mark.parametrize('dtype', DTYPES)

@@ -1,53 +1,58 @@
-"""The paper's ECA written out, as a reference for the fused computation.
+"""The paper's ECA, as a reference for the cheaper forms of the package.
 
-``x * sigmoid(conv1d(avgpool(x)))`` per block, independent of
-``mmdet_eca.layers``: ``tools/check_execution_paths.py`` and the tests
-compare every execution path of the backbones with it.
+Every ECA of the package is an ``ECAModule`` call whose last step, the
+channel scaling, may take a cheaper form (``mmdet_eca.layers.eca_scale``).
+:func:`paper_formulation` makes every such call multiply as the paper
+writes it, ``x * gate``, a new tensor with autograd's own backward, so
+that the tests, ``tools/check_execution_paths.py`` and
+``tools/check_cuda.py`` can compare each form with it in the same model.
 """
 import contextlib
-import functools
+from typing import Iterator
 
-import torch
-import torch.nn.functional as F
-from mmdet_eca.backbones.eca_mobilenet_v2 import ECAInvertedResidual
-from mmdet_eca.backbones.eca_resnet import ECABasicBlock, ECABottleneck
+from mmdet_eca.layers import eca as eca_module
+from mmdet_eca.layers import eca_scale
 
 
-def paper_eca(x, weight):
-    """``x * sigmoid(conv1d(avgpool(x)))``, as the paper writes ECA."""
-    k = weight.shape[-1]
-    y = F.adaptive_avg_pool2d(x, 1).flatten(1).unsqueeze(1)  # [N, 1, C]
-    y = torch.sigmoid(F.conv1d(y, weight, padding=(k - 1) // 2))
-    return x * y.squeeze(1)[:, :, None, None]
-
-
-def paper_block_forward(block, x):
-    if isinstance(block, ECAInvertedResidual):
-        out = block.expand_conv(x) if block.with_expand_conv else x
-        out = paper_eca(block.linear_conv(block.depthwise_conv(out)),
-                        block.eca.conv.weight)
-        return x + out if block.with_res_shortcut else out
-    if isinstance(block, ECABottleneck):
-        out = F.relu(block.norm1(block.conv1(x)))
-        out = F.relu(block.norm2(block.conv2(out)))
-        out = block.norm3(block.conv3(out))
-    else:
-        out = block.norm2(block.conv2(F.relu(block.norm1(block.conv1(x)))))
-    identity = x if block.downsample is None else block.downsample(x)
-    return F.relu(paper_eca(out, block.eca.conv.weight) + identity)
+def paper_scale(eca, x, logits, norm_input=None):
+    """``x * gate(logits)``, the paper's multiplication."""
+    return x * eca.gate(logits)[:, :, None, None]
 
 
 @contextlib.contextmanager
-def paper_formulation(model):
-    """Run every ECA block of ``model`` the paper's way meanwhile."""
-    blocks = [
-        m for m in model.modules()
-        if isinstance(m, (ECABasicBlock, ECABottleneck, ECAInvertedResidual))
-    ]
-    for block in blocks:
-        block.forward = functools.partial(paper_block_forward, block)
+def paper_formulation() -> Iterator[None]:
+    """Meanwhile, every ECA computes the paper's formulation (not thread
+    safe: it swaps the scaling function the modules call)."""
+    original = eca_module.channel_scale
+    eca_module.channel_scale = paper_scale
     try:
-        yield model
+        yield
     finally:
-        for block in blocks:
-            del block.forward
+        eca_module.channel_scale = original
+
+
+class FormCounter:
+    """While active, counts the ECA scalings that could take a cheaper form
+    (``eager``) and those taken the paper's way because something recorded
+    the model (``recorded``)."""
+
+    def __init__(self):
+        self.eager = self.recorded = 0
+        self._original = None
+
+    def __enter__(self) -> 'FormCounter':
+        self._original = original = eca_scale.is_recording
+
+        def counting() -> bool:
+            recording = original()
+            if recording:
+                self.recorded += 1
+            else:
+                self.eager += 1
+            return recording
+
+        eca_scale.is_recording = counting
+        return self
+
+    def __exit__(self, *exc) -> None:
+        eca_scale.is_recording = self._original

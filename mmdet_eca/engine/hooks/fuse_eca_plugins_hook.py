@@ -1,4 +1,4 @@
-"""ECA plugins of stock ResNet-family blocks computed the fused way."""
+"""ECA plugins of stock ResNet-family blocks given ECAResNet's tail."""
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
@@ -8,11 +8,11 @@ from ...backbones import fuse_eca_plugins
 @HOOKS.register_module()
 class FuseECAPluginsHook(Hook):
     """Before training or testing, give every block whose last
-    ``after_conv3`` plugin is an ECA the fused tail of ``ECAResNet``
+    ``after_conv3`` plugin is an ECA the tail of ``ECAResNet``
     (:func:`~mmdet_eca.backbones.fuse_eca_plugins`): the same model and
-    state dict, computed without the plugin's extra passes and, in
-    training, without keeping the unscaled features (a quarter more
-    activation memory per block otherwise). One log line says how many.
+    state dict, which in training does not keep the unscaled features (a
+    quarter more activation memory per block otherwise). One log line
+    says how many.
     """
 
     priority = 'VERY_HIGH'
@@ -22,4 +22,4 @@ class FuseECAPluginsHook(Hook):
         if count:
             runner.logger.info(
                 f'FuseECAPluginsHook: {count} blocks with an ECA plugin '
-                'after conv3 compute the fused ECA tail')
+                "after conv3 take ECAResNet's tail")
