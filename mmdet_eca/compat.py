@@ -260,6 +260,61 @@ def load_weights_only(path: str, map_location: Any = 'cpu') -> Any:
 # --- MMEngine ----------------------------------------------------------------
 
 
+def numpy_pickle_globals() -> Tuple[Callable, type]:
+    """``(multiarray._reconstruct, multiarray.scalar)``, the globals a
+    pickled numpy array or scalar names, from ``numpy._core`` since numpy 2
+    (numpy 1.26 has a ``_core`` stub without ``multiarray``; the torch 2.1
+    stack runs numpy 1)."""
+    import numpy as np
+    if np.lib.NumpyVersion(np.__version__) >= '2.0.0':
+        core = np._core
+    else:
+        core = np.core
+    return core.multiarray._reconstruct, core.multiarray.scalar
+
+
+def checkpoint_hook_with_save_step():
+    """MMEngine's ``CheckpointHook`` with its per-step save under a public
+    name, ``save_step(runner, step, meta)``: MMEngine 0.10 calls the
+    private ``_save_checkpoint_with_step`` for interval, last and best
+    saves alike, the one place to change how a checkpoint is written."""
+    from mmengine.hooks import CheckpointHook
+
+    class StepCheckpointHook(CheckpointHook):
+
+        def _save_checkpoint_with_step(self, runner, step, meta):
+            self.save_step(runner, step, meta)
+
+        def save_step(self, runner, step, meta) -> None:
+            """Save the checkpoint of ``step`` as MMEngine does."""
+            super()._save_checkpoint_with_step(runner, step, meta)
+
+    return StepCheckpointHook
+
+
+def runner_load_request(runner) -> Tuple[Optional[str], bool]:
+    """``(load_from, resume)`` as the Runner was built with them, which
+    MMEngine 0.10 keeps private (``_load_from``, ``_resume``) and reads
+    in ``load_or_resume``; ``runner.cfg`` holds them only for a Runner built
+    from a config."""
+    return runner._load_from, bool(runner._resume)
+
+
+def accumulative_counts(wrapper) -> int:
+    """An ``OptimWrapper``'s gradient accumulation, which MMEngine 0.10
+    keeps private (``_accumulative_counts``)."""
+    return wrapper._accumulative_counts
+
+
+def copy_state_dict_metadata(source: Any, target: Any) -> None:
+    """Give ``target`` the per-module metadata of the state dict
+    ``source`` (``state_dict()._metadata``: the versions BatchNorm's
+    loading reads, identity mode's gate), if it has any."""
+    metadata = getattr(source, '_metadata', None)
+    if metadata is not None:
+        target._metadata = metadata
+
+
 def register_config_package(module: str,
                             distribution: Optional[str] = None) -> None:
     """Let MMEngine configs inherit ``<module>::<folder>/<file>.py``.

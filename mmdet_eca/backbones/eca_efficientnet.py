@@ -14,7 +14,7 @@ and 72.57% without attention.
 Module names are MMDetection's (``layers.L.J.depthwise_conv`` ...) with
 ``se`` replaced by ``eca`` (``layers.L.J.eca.conv.weight``), so SE
 EfficientNet weights load for everything but the attention: see
-:meth:`ECAEfficientNet._load_from_state_dict`.
+:meth:`ECAEfficientNet.prepare_state_dict`.
 """
 import logging
 from typing import List, NamedTuple, Sequence, Tuple, Union
@@ -39,7 +39,7 @@ from .efficientnet_keys import (OPENMMLAB_HEAD, TIMM_HEAD,
                                 is_eca_key, is_openmmlab_classifier, is_se_key,
                                 is_timm_efficientnet, layer_of,
                                 strip_backbone_prefix)
-from .rename_keys import rename_under_prefix
+from .rename_keys import add_prepare_hook, rename_under_prefix
 
 EfficientNetKernelSizes = Union[str, int, Sequence[int]]
 
@@ -220,6 +220,7 @@ class ECAEfficientNet(EfficientNet):
         self.eca_kernel_sizes = eca_kernel_sizes_for(
             self.block_settings, eca_kernel_sizes, eca_gamma, eca_beta)
         super().__init__(arch, *args, **kwargs)
+        add_prepare_hook(self)
         self.register_load_state_dict_post_hook(_report_attention_loading)
 
     def make_layer(self) -> None:
@@ -277,7 +278,7 @@ class ECAEfficientNet(EfficientNet):
         super().train(mode)
         return self
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def prepare_state_dict(self, state_dict, prefix: str) -> None:
         """Take SE EfficientNet weights for everything but the attention.
 
         A timm state dict is renamed first, an OpenMMLab classifier
@@ -307,8 +308,7 @@ class ECAEfficientNet(EfficientNet):
         without_eca = not eca_keys and (
             se_keys or (prefix == '' and 'layers.0.conv.weight' in local))
         if not without_eca:
-            return super()._load_from_state_dict(state_dict, prefix, *args,
-                                                 **kwargs)
+            return
         if not se_keys:
             source = ('EfficientNet weights without attention (as '
                       'converted from SE ones)')
@@ -333,7 +333,6 @@ class ECAEfficientNet(EfficientNet):
             '(the file has no ECA weights)' + (
                 ': they start as the identity (eca_identity_init=True)'
                 if self.eca_identity_init else ''))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_eca_kernel_sizes(self, state_dict, prefix) -> None:
         own = {

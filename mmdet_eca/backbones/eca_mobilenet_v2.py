@@ -6,7 +6,7 @@ pointwise-linear BN, before the residual addition), as in ECA-Net
 (https://arxiv.org/abs/1910.03151). Module names stay mmdet's
 (``layerS.J.{expand_conv,depthwise_conv,linear_conv}``) plus
 ``layerS.J.eca.conv.weight``. The official release names the same tensors
-``features.N.conv.*``; loading renames them (see ``_load_from_state_dict``),
+``features.N.conv.*``; loading renames them (see ``prepare_state_dict``),
 so its ``eca_mobilenetv2_k13.pth.tar`` works as ``init_cfg`` unconverted.
 """
 
@@ -24,7 +24,7 @@ from .official_keys import (convert_official_mobilenet_v2,
                             is_official_mobilenet_v2)
 from .eca_block import ECABlock, eca_tail
 from .plain_load import note_plain_weights, report_plain_weights
-from .rename_keys import rename_under_prefix
+from .rename_keys import add_prepare_hook, rename_under_prefix
 
 
 class ECAInvertedResidual(ECABlock, InvertedResidual):
@@ -109,6 +109,7 @@ class ECAMobileNetV2(MobileNetV2):
                                                    stage_channels, eca_gamma,
                                                    eca_beta)
         super().__init__(**kwargs)
+        add_prepare_hook(self)
         self.register_load_state_dict_post_hook(report_plain_weights)
 
     def make_layer(self, out_channels: int, num_blocks: int, stride: int,
@@ -154,12 +155,12 @@ class ECAMobileNetV2(MobileNetV2):
         super().train(mode)
         return self
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # The release names the tensors features.N.conv.*; renaming them
-        # here lets init_cfg point at the unconverted .pth.tar.
+    def prepare_state_dict(self, state_dict, prefix: str) -> None:
+        """Rename the release's ``features.N.conv.*`` under ``prefix``
+        (so that init_cfg can point at the unconverted .pth.tar) and check
+        the kernel sizes, before this backbone loads them."""
         rename_under_prefix(state_dict, prefix, is_official_mobilenet_v2,
                             convert_official_mobilenet_v2)
         check_checkpoint_kernel_sizes(state_dict, prefix,
                                       self.eca_kernel_sizes)
         note_plain_weights(self, state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

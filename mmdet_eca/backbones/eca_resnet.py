@@ -27,7 +27,7 @@ from ..layers.kernel_sizes import (KernelSizes, check_checkpoint_kernel_sizes,
                                    parse_kernel_sizes)
 from .eca_block import ECABlock, eca_tail
 from .plain_load import note_plain_weights, report_plain_weights
-from .rename_keys import rename_under_prefix
+from .rename_keys import add_prepare_hook, rename_under_prefix
 from .timm_keys import convert_timm_resnet_d, is_timm_resnet, tiered_stem
 
 
@@ -220,6 +220,7 @@ class ECAResNet(ResNet):
                                                    eca_beta)
         self.eca_identity_init = eca_identity_init
         super().__init__(depth=depth, **kwargs)
+        add_prepare_hook(self)
         self.register_load_state_dict_post_hook(report_plain_weights)
         if (self.zero_init_residual and kwargs.get('init_cfg') is None
                 and kwargs.get('pretrained') is None):
@@ -243,12 +244,15 @@ class ECAResNet(ResNet):
             eca_kernel_size=self.eca_kernel_sizes[stage],
             eca_identity_init=self.eca_identity_init, **kwargs)
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def prepare_state_dict(self, state_dict, prefix: str) -> None:
+        """Check (and for ``ECAResNetV1d`` rename) the entries under
+        ``prefix`` before this backbone loads them: the stem, the ECA
+        kernel sizes, and whether they are plain weights (see
+        :mod:`.plain_load`)."""
         self._check_checkpoint_stem(state_dict, prefix)
         check_checkpoint_kernel_sizes(state_dict, prefix,
                                       self.eca_kernel_sizes)
         note_plain_weights(self, state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_checkpoint_stem(self, state_dict, prefix) -> None:
         """Fail on a checkpoint made for the other stem.
@@ -302,7 +306,7 @@ class ECAResNetV1d(ECAResNet):
             avg_down=True,
             **kwargs)
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def prepare_state_dict(self, state_dict, prefix: str) -> None:
         # Non-strict loading would otherwise skip every timm-named tensor
         # (or, for a tiered stem, every stem tensor of another shape) and
         # leave those weights random.
@@ -313,4 +317,4 @@ class ECAResNetV1d(ECAResNet):
             raise ValueError(f'the checkpoint {problem}')
         rename_under_prefix(state_dict, prefix, is_timm_resnet,
                             convert_timm_resnet_d)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        super().prepare_state_dict(state_dict, prefix)

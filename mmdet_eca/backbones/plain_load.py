@@ -28,7 +28,7 @@ def eca_weight_names(backbone: nn.Module):
 def note_plain_weights(backbone: nn.Module, state_dict, prefix: str) -> None:
     """Remember, while ``backbone`` loads, that the weights have no ECA.
 
-    Call from ``_load_from_state_dict`` before the keys are consumed; the
+    Call from ``prepare_state_dict`` before the keys are consumed; the
     post hook :func:`report_plain_weights` logs the note.
     """
     eca = eca_weight_names(backbone)

@@ -1,12 +1,16 @@
 """Renaming foreign keys while a backbone loads its state dict.
 
-The backbones call :func:`rename_under_prefix` from
-``_load_from_state_dict``, so ``init_cfg=dict(type='Pretrained',
+The backbones register :func:`prepare_before_load` as a load pre-hook,
+which calls their ``prepare_state_dict`` (renaming with
+:func:`rename_under_prefix`, checking kernel sizes and stems) before they
+load their own entries, so ``init_cfg=dict(type='Pretrained',
 checkpoint=...)`` can point at an unconverted official or timm file.
 """
 from typing import Callable, Dict, List, Mapping, Tuple
 
-from torch import Tensor
+from torch import Tensor, nn
+
+from ..compat import register_load_state_dict_pre_hook
 
 StateDict = Dict[str, Tensor]
 
@@ -19,7 +23,7 @@ def rename_under_prefix(
 
     Args:
         state_dict (dict[str, Tensor]): What ``load_state_dict`` passes to
-            ``_load_from_state_dict``; changed in place.
+            the backbone's load pre-hooks; changed in place.
         prefix (str): The loading module's prefix.
         is_layout (Callable): Whether the keys (prefix removed) are in the
             foreign layout.
@@ -42,3 +46,18 @@ def rename_under_prefix(
     state_dict.update((prefix + k, v) for k, v in converted.items())
     state_dict.update((prefix + k, local[k]) for k in unconverted)
     return True
+
+
+def prepare_before_load(module: nn.Module, state_dict, prefix: str,
+                        *args) -> None:
+    """Load pre-hook: ``module.prepare_state_dict(state_dict, prefix)``.
+
+    A function of the module's module, not a lambda, so that the models
+    holding it still pickle.
+    """
+    module.prepare_state_dict(state_dict, prefix)
+
+
+def add_prepare_hook(module: nn.Module) -> None:
+    """Have ``module.prepare_state_dict`` see every state dict it loads."""
+    register_load_state_dict_pre_hook(module, prepare_before_load)

@@ -13,11 +13,12 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner import CheckpointLoader
 from mmengine.runner.checkpoint import load_state_dict as mmengine_load
 from torch import Tensor, nn
 
 from ..checkpoint import load_checkpoint_file, state_dict_of
+from ..compat import copy_state_dict_metadata
 from ..errors import CheckpointError
 from ..fileio import is_remote
 
@@ -38,7 +39,7 @@ def read_checkpoint(filename: str) -> Any:
             other than weights and MMEngine's logs.
     """
     if is_remote(filename):
-        return _load_checkpoint(filename, map_location='cpu')
+        return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     try:
         return load_checkpoint_file(filename)
     except CheckpointError as err:
@@ -60,9 +61,8 @@ def _revise(state: Mapping, revise_keys: Sequence[Tuple[str, str]]):
         for pattern, replacement in revise_keys:
             key = re.sub(pattern, replacement, key)
         revised[key] = value
-    metadata = getattr(state, '_metadata', None)
-    if metadata is not None:
-        revised._metadata = metadata  # versions that BN loading reads
+    # the per-module versions that BatchNorm's loading reads
+    copy_state_dict_metadata(state, revised)
     return revised
 
 

@@ -28,7 +28,8 @@ from typing import List
 
 import numpy as np
 
-from ..compat import TORCH_HAS_SAFE_GLOBALS, add_safe_globals
+from ..compat import (TORCH_HAS_SAFE_GLOBALS, add_safe_globals,
+                      numpy_pickle_globals)
 
 # The statistics HistoryBuffer registers on itself; a checkpoint names them.
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -76,12 +77,7 @@ def plain_numpy_dtype(*args, **kwargs) -> np.dtype:
 
 
 def _numpy_globals() -> List:
-    # numpy 2 renamed core to _core (numpy 1.26 has a _core stub without
-    # multiarray)
-    numpy2 = np.lib.NumpyVersion(np.__version__) >= '2.0.0'
-    core = np._core if numpy2 else np.core
-    reconstruct = core.multiarray._reconstruct
-    scalar = core.multiarray.scalar
+    reconstruct, scalar = numpy_pickle_globals()
     # torch >= 2.4 refuses the dtype classes left out below itself; for
     # the loading that stands in for it on older torch, numpy.dtype checks
     found = [reconstruct, scalar, np.ndarray,

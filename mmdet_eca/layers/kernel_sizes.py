@@ -132,7 +132,7 @@ def check_checkpoint_kernel_sizes(state_dict: Mapping, prefix: str,
 
     MMEngine's non-strict loading (``init_cfg=dict(type='Pretrained')``)
     only logs a size mismatch and leaves the ECA weights at random, so the
-    backbones call this from ``_load_from_state_dict``, before any tensor
+    backbones call this from ``prepare_state_dict``, before any tensor
     is copied.
 
     Args:

@@ -13,15 +13,15 @@ from typing import List
 from mmdet.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
-from mmengine.hooks import CheckpointHook
 
+from ...compat import checkpoint_hook_with_save_step
 from ...fileio import commit_file, write_text_atomic
 
 PARTIAL_SUFFIX = '.tmp'
 
 
 @HOOKS.register_module()
-class AtomicCheckpointHook(CheckpointHook):
+class AtomicCheckpointHook(checkpoint_hook_with_save_step()):
     """``CheckpointHook`` whose saves never lose the previous checkpoint.
 
     MMEngine 0.10's hook, when ``max_keep_ckpts`` is reached, deletes the
@@ -49,12 +49,11 @@ class AtomicCheckpointHook(CheckpointHook):
         return (self.file_client_args is None
                 and isinstance(self.file_backend, LocalBackend))
 
-    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        # Overrides MMEngine 0.10's private step of the same name (called
-        # for interval, last and best saves) with the same bookkeeping in
-        # a crash-safe order.
+    def save_step(self, runner, step, meta) -> None:
+        # MMEngine's bookkeeping for interval, last and best saves, in a
+        # crash-safe order.
         if not self._is_local():
-            super()._save_checkpoint_with_step(runner, step, meta)
+            super().save_step(runner, step, meta)
             return
         outdated = self._keep(runner, step)
         filename = self.filename_tmpl.format(step)

@@ -4,8 +4,10 @@ from typing import Optional, Tuple
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.runner import BaseLoop, find_latest_checkpoint
+from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
+from mmengine.runner import find_latest_checkpoint
 
+from ...compat import runner_load_request
 from ...errors import CheckpointError
 from ..loading import check_weights, read_checkpoint, resumable_problem
 
@@ -14,13 +16,12 @@ def checkpoint_to_load(runner) -> Tuple[Optional[str], bool]:
     """``(file, resuming)``: what ``Runner.load_or_resume`` is going to
     load, in its order: an explicit resume file, the work dir's latest
     checkpoint, or ``load_from``; ``(None, False)`` when nothing."""
-    if runner._has_loaded:
-        return None, False
-    if runner._resume:
-        found = runner._load_from or find_latest_checkpoint(runner.work_dir)
+    load_from, resume = runner_load_request(runner)
+    if resume:
+        found = load_from or find_latest_checkpoint(runner.work_dir)
         if found:
             return found, True
-    return runner._load_from, False
+    return load_from, False
 
 
 @HOOKS.register_module()
@@ -59,9 +60,10 @@ class CheckedLoadHook(Hook):
             problem = resumable_problem(checkpoint)
             if problem:
                 raise CheckpointError(f'{filename}: {problem}')
-        # Runner.train() builds its train loop before before_run;
-        # test() and val() do not.
-        training = isinstance(runner._train_loop, BaseLoop)
+        # Runner.train() builds its optimizer wrapper before before_run;
+        # test() and val() leave its config as it is.
+        training = isinstance(runner.optim_wrapper,
+                              (BaseOptimWrapper, OptimWrapperDict))
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         check_weights(model, checkpoint, filename,

@@ -11,6 +11,8 @@ from mmengine.runner import EpochBasedTrainLoop
 
 from mmdet.registry import HOOKS
 
+from ...compat import accumulative_counts
+
 # Absolute lr values that schedulers keep besides the optimizer's own lr:
 # CosineAnnealingLR, CosineRestartLR and PolyLR stop at `eta_min`,
 # ReduceOnPlateauLR at `min_values`. Unscaled, they would pull the scaled
@@ -190,7 +192,7 @@ class ScaleLRHook(Hook):
         per_gpu = _images_per_gpu(runner.train_dataloader)
         factors = {}
         for name, wrapper in _named_wrappers(runner.optim_wrapper):
-            accumulation = wrapper._accumulative_counts
+            accumulation = accumulative_counts(wrapper)
             self.effective_batch = world_size * per_gpu * accumulation
             ratio = self.effective_batch / self.base_batch_size
             self.factor = ratio if self.rule == 'linear' else math.sqrt(ratio)
