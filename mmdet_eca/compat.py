@@ -66,6 +66,16 @@ def cpu_autocast_supported(dtype: torch.dtype) -> bool:
         return False
 
 
+def grad_scaler(device_type: str, enabled: bool = True):
+    """A gradient scaler for mixed precision on ``device_type``:
+    ``torch.amp.GradScaler`` (torch >= 2.3), before it
+    ``torch.cuda.amp.GradScaler``, for CUDA only."""
+    if hasattr(torch.amp, 'GradScaler'):
+        return torch.amp.GradScaler(device_type, enabled=enabled)
+    return torch.cuda.amp.GradScaler(  # pragma: no cover  (torch 2.1/2.2)
+        enabled=enabled and device_type == 'cuda')
+
+
 # --- module state-dict hooks ----------------------------------------------
 
 

@@ -35,8 +35,11 @@ class ECABlock:
 
 
 def eca_tail(eca: nn.Module, norm: nn.Module, z: Tensor) -> Tensor:
-    """``eca(norm(z))``, telling the attention that its input is
-    ``norm(z)``: in training it then keeps ``z``, which the norm keeps
-    anyway, instead of the normalised features (see
-    :mod:`mmdet_eca.layers.eca_scale`)."""
-    return eca(norm(z), (norm, z))
+    """``eca(norm(z))``, telling an ECA that its input is ``norm(z)``: in
+    training it then keeps ``z``, which the norm keeps anyway, instead of
+    the normalised features (see :mod:`mmdet_eca.layers.eca_scale`).
+    Another attention in the block's slot (an SE, say) gets ``norm(z)``.
+    """
+    if isinstance(eca, ECAModule):
+        return eca(norm(z), (norm, z))
+    return eca(norm(z))

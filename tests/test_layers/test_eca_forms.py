@@ -15,60 +15,23 @@ import pickle
 import pytest
 import torch
 import torch.nn as nn
+from analysis_tools.forms import (FAMILIES, family_input, plugin_resnet,
+                                  randomise, run_model, set_mode)
 from analysis_tools.paper_eca import paper_formulation
-from mmdet.models.backbones import ResNet, ResNeXt
+from mmdet.models.backbones import ResNeXt
 
-from mmdet_eca.backbones import (ECACSPDarknet, ECACSPNeXt, ECAEfficientNet,
-                                 ECAMobileNetV2, ECAResNet, fuse_eca_plugins)
-from mmdet_eca.layers import ECA, ECAModule, eca_plugins
+from mmdet_eca.backbones import fuse_eca_plugins
+from mmdet_eca.layers import ECA, ECAModule
 from mmdet_eca.layers.eca_scale import channel_scale
 from mmdet_eca.necks import ECAFPN
 
-
-def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Nonzero ECA weights (so that every channel gets its own scale) and
-    norms that are not the identity."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, ECAModule):
-                m.conv.weight.copy_(torch.randn(m.conv.weight.shape,
-                                                generator=gen))
-            elif isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-    return model
+WIDTH = 1 / 32  # 8 channels where the real network has 256
 
 
-def plugin_resnet(cls=ResNet, **kwargs):
-    # the class itself as the type: no default scope in these tests
-    plugins = [dict(p, cfg=dict(p['cfg'], type=ECA))
-               for p in eca_plugins((3, 5, 5, 7))]
-    return cls(depth=50, base_channels=8, out_indices=(1, 3),
-               plugins=plugins, **kwargs)
+def build(family):
+    return FAMILIES[family](WIDTH)
 
 
-def fused_plugin_resnet():
-    model = plugin_resnet()
-    fuse_eca_plugins(model)
-    return model
-
-
-FAMILIES = {
-    'resnet18': lambda: ECAResNet(18, base_channels=8, out_indices=(1, 3)),
-    'resnet50': lambda: ECAResNet(50, base_channels=8, out_indices=(1, 3)),
-    'plugin': plugin_resnet,
-    'plugin-fused': fused_plugin_resnet,
-    'mobilenetv2': lambda: ECAMobileNetV2(out_indices=(1, 2, 4, 7)),
-    'efficientnet': lambda: ECAEfficientNet('b0', out_indices=(2, 3)),
-    'cspnext': lambda: ECACSPNeXt(deepen_factor=0.167, widen_factor=0.25),
-    'cspdarknet': lambda: ECACSPDarknet(deepen_factor=0.33,
-                                        widen_factor=0.25),
-    'neck': lambda: ECAFPN(in_channels=[3, 3], out_channels=8, num_outs=3),
-}
 # what backward keeps in training, by family (the class of the ECA
 # outputs' grad_fn): the product, the norm's input, or autograd's mul
 KEEPS = {
@@ -84,46 +47,12 @@ KEEPS = {
 }
 
 
-def family_input(family, batch, size, **kwargs):
-    if family == 'cspdarknet':  # its Focus stem takes even sizes only
-        size += size % 2
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(batch, 3, size, size, generator=gen, **kwargs)
-    if family == 'neck':  # two levels
-        return [x, torch.randn(batch, 3, (size + 1) // 2, (size + 1) // 2,
-                               generator=gen, **kwargs)]
-    return x
-
-
-def set_mode(model, mode):
-    model.train(mode != 'eval')  # mmdet's train() may return None
-    if mode == 'frozen_bn':  # MMDetection's norm_eval=True
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.eval()
-    return model
-
-
-def outputs_and_grads(model, x):
-    xs = x if isinstance(x, list) else [x]
-    xs = [t.detach().requires_grad_(model.training) for t in xs]
-    outs = model(xs if isinstance(x, list) else xs[0])
-    outs = outs if isinstance(outs, (tuple, list)) else (outs, )
-    if not model.training:
-        return [o.detach() for o in outs], []
-    params = [p for p in model.parameters() if p.requires_grad]
-    loss = sum((o * torch.linspace(-1, 2, o.numel(), dtype=o.dtype).view(
-        o.shape)).sum() for o in outs)
-    grads = torch.autograd.grad(loss, xs + params, allow_unused=True)
-    return [o.detach() for o in outs], grads
-
-
 def assert_matches_paper(model, x, rtol=1e-9):
     """``model``'s forms against its own paper formulation."""
     paper = copy.deepcopy(model)
-    fast_outs, fast_grads = outputs_and_grads(model, x)
+    fast_outs, fast_grads = run_model(model, x)
     with paper_formulation():
-        ref_outs, ref_grads = outputs_and_grads(paper, x)
+        ref_outs, ref_grads = run_model(paper, x)
     for fast, ref in zip(fast_outs, ref_outs):
         torch.testing.assert_close(fast, ref, rtol=rtol, atol=1e-12)
     assert len(fast_grads) == len(ref_grads)
@@ -146,7 +75,7 @@ def assert_matches_paper(model, x, rtol=1e-9):
 @pytest.mark.parametrize('batch,size', [(1, 33), (3, 46)])
 def test_family_matches_paper(family, mode, batch, size):
     torch.manual_seed(0)
-    model = set_mode(randomise(FAMILIES[family]()).double(), mode)
+    model = set_mode(randomise(build(family)).double(), mode)
     assert_matches_paper(model, family_input(family, batch, size,
                                              dtype=torch.float64))
 
@@ -154,7 +83,7 @@ def test_family_matches_paper(family, mode, batch, size):
 @pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_family_channels_last_and_identity_mode(family):
     torch.manual_seed(0)
-    model = randomise(FAMILIES[family]()).double()
+    model = randomise(build(family)).double()
     for m in model.modules():
         if isinstance(m, ECAModule):
             m.identity_init = True  # the 2 * sigmoid gate, weights random
@@ -173,7 +102,7 @@ def test_family_channels_last_and_identity_mode(family):
 def test_one_by_one_maps(family):
     # a 32x downsampled 17x17 input ends in 1x1 maps: batch statistics over
     # one pixel per sample, which CUDA's BatchNorm treats as channels-last
-    model = set_mode(randomise(FAMILIES[family]()).double(), 'train')
+    model = set_mode(randomise(build(family)).double(), 'train')
     assert_matches_paper(model, family_input(family, 4, 17,
                                              dtype=torch.float64))
 
@@ -186,7 +115,7 @@ def test_every_eca_is_a_module_call(family, mode):
     # attention's output in place, as mmdet's Bottleneck does for any
     # plugin; a gradient hook on the output tensor, as Grad-CAM tools
     # register from a forward hook, can)
-    model = set_mode(FAMILIES[family](), mode)
+    model = set_mode(build(family), mode)
     ecas = [m for m in model.modules() if isinstance(m, ECAModule)]
     seen, grads = [], []
 
@@ -211,7 +140,7 @@ def test_every_eca_is_a_module_call(family, mode):
 def test_training_keeps_what_the_family_keeps_anyway(family):
     # The memory saving of each family, shown by what its ECA outputs'
     # backward is: a regression to autograd's mul would keep the input.
-    model = set_mode(FAMILIES[family](), 'frozen_bn')
+    model = set_mode(build(family), 'frozen_bn')
     kinds = []
     for m in model.modules():
         if isinstance(m, ECAModule):
@@ -223,7 +152,7 @@ def test_training_keeps_what_the_family_keeps_anyway(family):
 
 @pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_inference_scales_in_place(family):
-    model = set_mode(FAMILIES[family](), 'eval')
+    model = set_mode(build(family), 'eval')
     same = []
     for m in model.modules():
         if isinstance(m, ECAModule):
@@ -282,7 +211,7 @@ def test_changing_a_kept_output_in_place_is_caught():
 @pytest.mark.parametrize('mode', ['frozen_bn', 'train'])
 def test_bfloat16_autocast_trains_as_the_paper_form_does(family, mode):
     torch.manual_seed(0)
-    model = set_mode(randomise(FAMILIES[family]()), mode)
+    model = set_mode(randomise(build(family)), mode)
     x = family_input(family, 2, 40)
 
     def grads():
@@ -322,8 +251,8 @@ def test_fused_plugins_are_the_same_model(mode):
     assert fuse_eca_plugins(model) == 0  # already fused
     assert model.state_dict().keys() == before.state_dict().keys()
     x = torch.randn(2, 3, 48, 40, dtype=torch.float64)
-    fast, fast_grads = outputs_and_grads(model, x)
-    ref, ref_grads = outputs_and_grads(before, x)
+    fast, fast_grads = run_model(model, x)
+    ref, ref_grads = run_model(before, x)
     for a, b in zip(fast + list(fast_grads), ref + list(ref_grads)):
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
     # a whole pickled model finds the fused class again
@@ -333,7 +262,7 @@ def test_fused_plugins_are_the_same_model(mode):
 
 def test_fused_plugins_in_resnext_keep_their_class():
     from mmdet.models.backbones.resnext import Bottleneck
-    model = plugin_resnet(ResNeXt, groups=2, base_width=4)
+    model = plugin_resnet(cls=ResNeXt, groups=2, base_width=4)
     assert fuse_eca_plugins(model) == 16
     assert isinstance(model.layer2[0], Bottleneck)
     assert type(model.layer2[0]).__name__ == 'ECAFusedBottleneck_resnext'
