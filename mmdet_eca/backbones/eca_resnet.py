@@ -46,7 +46,10 @@ class ECABasicBlock(ECABlock, BasicBlock):
 
         def _inner_forward(x):
             out = self.relu(self.norm1(self.conv1(x)))
-            out = eca_tail(self.eca, self.norm2, self.conv2(out))
+            # rebound before the tail, as mmdet's block does, so that the
+            # conv's input is freed before the norm allocates its output
+            out = self.conv2(out)
+            out = eca_tail(self.eca, self.norm2, out)
             out += x if self.downsample is None else self.downsample(x)
             return out
 
@@ -97,8 +100,9 @@ class ECABottleneck(Bottleneck):
             if others:
                 out = self.forward_plugin(self.norm3(self.conv3(out)), others)
                 out = getattr(self, eca)(out)
-            else:
-                out = eca_tail(getattr(self, eca), self.norm3, self.conv3(out))
+            else:  # conv3's input freed before the norm, as in mmdet's
+                out = self.conv3(out)
+                out = eca_tail(getattr(self, eca), self.norm3, out)
             out += x if self.downsample is None else self.downsample(x)
             return out
 

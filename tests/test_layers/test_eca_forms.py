@@ -281,3 +281,26 @@ def test_the_hook_fuses_the_runners_model():
     assert lines == ['FuseECAPluginsHook: 16 blocks with an ECA plugin '
                      "after conv3 take ECAResNet's tail"]
     assert type(Runner.model[0].layer1[0]).__name__ == 'ECAFusedBottleneck'
+
+
+@pytest.mark.parametrize('mode', ['eval', 'frozen_bn', 'train'])
+@pytest.mark.parametrize('depth', [18, 50])
+def test_resnet_memory_is_the_plain_resnets(depth, mode):
+    # The forms' point: ECA's peak memory within 1% of the network without
+    # attention (tools/benchmark.py measures it at full size).
+    from analysis_tools.memory import peak_memory
+    from mmdet.models.backbones import ResNet
+
+    from mmdet_eca.backbones import ECAResNet
+    models = [set_mode(cls(depth, base_channels=16, out_indices=(1, 3)), mode)
+              for cls in (ResNet, ECAResNet)]
+    x = torch.randn(1, 3, 160, 224)
+
+    def step(model):
+        if mode == 'eval':
+            with torch.no_grad():
+                return model(x)
+        sum(o.mean() for o in model(x.requires_grad_())).backward()
+
+    plain, eca = (peak_memory(lambda m=m: step(m)) for m in models)
+    assert eca <= 1.01 * plain

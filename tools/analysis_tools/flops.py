@@ -19,13 +19,11 @@ gives two counts, both from forward hooks on the leaf modules:
   ECA-ResNet-152, where the paper has 10.83 G.
 
 ECA's pooling is functional here (``ECAModule`` has no pooling module), so
-each ECA is charged the cost of the ``AdaptiveAvgPool2d`` of the reference
-implementation, on its block's output shape in a ResNet block, on its own
-input elsewhere (an EfficientNet block's mid channels, a CSP layer's
-concatenation, a pyramid level); its ``Conv1d`` is counted as a
-convolution. Hooks on the norms make the ECA blocks take
-the paper's formulation (see :mod:`mmdet_eca.layers.eca_residual`), so the
-counts are those of the model as the paper wrote it.
+each ECA, a module call in every family, is charged the cost of the
+``AdaptiveAvgPool2d`` of the reference implementation on its input (a
+ResNet block's normalised output, an EfficientNet block's mid channels, a
+CSP layer's concatenation, a pyramid level); its ``Conv1d`` is counted as
+a convolution.
 """
 import math
 from dataclasses import dataclass, field
@@ -34,8 +32,6 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
-from mmdet_eca.backbones.eca_efficientnet import (ECAEdgeResidual,
-                                                  ECAMBConv)
 from mmdet_eca.layers import ECAModule
 
 
@@ -92,14 +88,8 @@ _RULES = (
 )
 
 
-def _eca_pooling(block, x, y) -> Tuple[int, int]:
-    # The reference ECA pools its input, which has the block output's shape.
-    n, c = y.shape[:2]
-    return 0, n * c * (math.prod(y.shape[2:]) + 1)
-
-
 def _pooled_input(eca, x, y) -> Tuple[int, int]:
-    # An EfficientNet block's ECA runs as a module, on the mid channels.
+    # the reference ECA's AdaptiveAvgPool2d over its input
     n, c = x[0].shape[:2]
     return 0, n * c * (math.prod(x[0].shape[2:]) + 1)
 
@@ -133,20 +123,8 @@ def count_complexity(model: nn.Module, *inputs: torch.Tensor) -> Complexity:
         return hook
 
     handles = []
-    # ECAs whose block computes them without calling them (the fused tail)
-    charged_by_block = set()
     for module in model.modules():
-        if isinstance(module, (ECAMBConv, ECAEdgeResidual)):
-            continue  # their ECA runs as a module, hooked below
-        if isinstance(getattr(module, 'eca', None), ECAModule):
-            charged_by_block.add(id(module.eca))
-            handles.append(
-                module.register_forward_hook(hook_for(_eca_pooling)))
-    for module in model.modules():
-        if (isinstance(module, ECAModule)
-                and id(module) not in charged_by_block):
-            # EfficientNet blocks, CSP layers, necks: the ECA runs as a
-            # module, on its own input
+        if isinstance(module, ECAModule):
             handles.append(
                 module.register_forward_hook(hook_for(_pooled_input)))
         if next(module.children(), None) is not None:
