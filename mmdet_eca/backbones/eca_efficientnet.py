@@ -31,8 +31,8 @@ from torch import Tensor
 
 from ..layers.activation_checkpoint import maybe_checkpoint
 from ..layers.eca import ECAModule
-from ..layers.kernel_sizes import (check_kernel_size, format_kernel_sizes,
-                                   parse_kernel_sizes)
+from ..layers.kernel_sizes import (check_checkpoint_kernel_sizes,
+                                   check_kernel_size, parse_kernel_sizes)
 from .eca_block import ECABlock
 from .efficientnet_keys import (OPENMMLAB_HEAD, TIMM_HEAD,
                                 convert_timm_efficientnet, describe_se_keys,
@@ -217,6 +217,8 @@ class ECAEfficientNet(EfficientNet):
                  **kwargs) -> None:
         self.eca_identity_init = eca_identity_init
         self.block_settings = efficientnet_blocks(arch)
+        self._block_index = {(b.layer, b.index): i
+                             for i, b in enumerate(self.block_settings)}
         self.eca_kernel_sizes = eca_kernel_sizes_for(
             self.block_settings, eca_kernel_sizes, eca_gamma, eca_beta)
         super().__init__(arch, *args, **kwargs)
@@ -334,28 +336,18 @@ class ECAEfficientNet(EfficientNet):
                 ': they start as the identity (eca_identity_init=True)'
                 if self.eca_identity_init else ''))
 
+    def _block_position(self, key: str):
+        """The index in ``eca_kernel_sizes`` of a block's ECA weight key
+        (``layers.L.J.eca.conv.weight``), None for other keys."""
+        if not is_eca_key(key):
+            return None
+        layer, index = map(int, key.split('.')[1:3])
+        return self._block_index.get((layer, index))
+
     def _check_eca_kernel_sizes(self, state_dict, prefix) -> None:
-        own = {
-            name: p.shape
-            for name, p in self.named_parameters() if is_eca_key(name)
-        }
-        wrong = [
-            k for k in own if prefix + k in state_dict
-            and state_dict[prefix + k].shape != own[k]
-        ]
-        if not wrong:
-            return
-        file_sizes = [
-            state_dict[prefix + k].shape[-1]
-            if prefix + k in state_dict else own[k][-1] for k in own
-        ]
-        file_sizes += self.eca_kernel_sizes[len(own):]
-        key = prefix + wrong[0]
-        raise ValueError(
-            f"ECA kernel sizes differ between checkpoint and model: '{key}' "
-            f'has k={state_dict[key].shape[-1]}, the model '
-            f'k={own[wrong[0]][-1]}; set backbone.eca_kernel_sizes='
-            f"'{format_kernel_sizes(file_sizes)}' in the config")
+        check_checkpoint_kernel_sizes(
+            state_dict, prefix, self.eca_kernel_sizes, self._block_position,
+            lambda i: 'layers.{}.{}'.format(*self.block_settings[i][:2]))
 
 
 def _report_attention_loading(module: ECAEfficientNet,

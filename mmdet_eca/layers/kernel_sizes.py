@@ -7,7 +7,8 @@ dimension of each ``layerX.Y.eca.conv.weight``), never off its file name.
 """
 import math
 import re
-from typing import Dict, Mapping, Sequence, Set, Tuple, Union
+from typing import (Callable, Dict, Mapping, Optional, Sequence, Set, Tuple,
+                    Union)
 
 KernelSizes = Union[str, Sequence[int]]
 
@@ -104,58 +105,78 @@ def format_kernel_sizes(sizes: Sequence[int]) -> str:
     return ','.join(map(str, sizes))
 
 
-def stage_kernel_sizes(state_dict: Mapping, prefix: str = ''
+def stage_of(key: str) -> Optional[int]:
+    """The 0-based stage of a ResNet-style ``layerX.Y.eca.conv.weight``
+    key (``layer1`` is 0), or None for any other key."""
+    match = _ECA_KEY.match(key)
+    return int(match.group(1)) - 1 if match else None
+
+
+def stage_kernel_sizes(state_dict: Mapping, prefix: str = '',
+                       position: Callable[[str], Optional[int]] = stage_of
                        ) -> Dict[int, Set[int]]:
-    """The ECA kernel sizes a state dict holds, by stage.
+    """The ECA kernel sizes a state dict holds, by config position.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Backbone weights named
-            ``layerX.Y.eca.conv.weight`` (after ``prefix``).
+        state_dict (Mapping[str, Tensor]): Backbone weights.
         prefix (str): Only keys under it are read. Defaults to ''.
+        position (Callable): The position in the backbone's
+            ``eca_kernel_sizes`` of an ECA weight's key (prefix removed),
+            None for other keys. Defaults to :func:`stage_of`.
 
     Returns:
-        dict[int, set[int]]: For each stage (0-based: ``layer1`` is 0) that
-        has ECA weights, the kernel sizes found in it.
+        dict[int, set[int]]: For each position with ECA weights, the
+        kernel sizes found there.
     """
     found: Dict[int, Set[int]] = {}
     for key, value in state_dict.items():
-        match = key.startswith(prefix) and _ECA_KEY.match(key[len(prefix):])
-        if match:
-            found.setdefault(int(match.group(1)) - 1,
-                             set()).add(value.shape[-1])
+        at = position(key[len(prefix):]) if key.startswith(prefix) else None
+        if at is not None:
+            found.setdefault(at, set()).add(value.shape[-1])
     return found
 
 
-def check_checkpoint_kernel_sizes(state_dict: Mapping, prefix: str,
-                                  model_sizes: Sequence[int]) -> None:
+def check_checkpoint_kernel_sizes(
+        state_dict: Mapping, prefix: str, model_sizes: Sequence[int],
+        position: Callable[[str], Optional[int]] = stage_of,
+        name: Callable[[int], str] = lambda at: f'layer{at + 1}') -> None:
     """Fail with the file's kernel sizes instead of a size mismatch.
 
     MMEngine's non-strict loading (``init_cfg=dict(type='Pretrained')``)
     only logs a size mismatch and leaves the ECA weights at random, so the
     backbones call this from ``prepare_state_dict``, before any tensor
-    is copied.
+    is copied. Every backbone's ``eca_kernel_sizes`` is one size per
+    position (a ResNet's stages, an EfficientNet's blocks).
 
     Args:
         state_dict (Mapping[str, Tensor]): What is being loaded.
         prefix (str): The backbone's prefix in it.
-        model_sizes (Sequence[int]): The model's kernel size per stage.
+        model_sizes (Sequence[int]): The model's kernel size per position.
+        position (Callable): As for :func:`stage_kernel_sizes`. Defaults
+            to :func:`stage_of`.
+        name (Callable): What the message calls a position. Defaults to
+            the stage's ``layerX``.
 
     Raises:
         ValueError: Naming both sizes and the config setting to change.
     """
-    found = stage_kernel_sizes(state_dict, prefix)
-    num_stages = len(model_sizes)
+    found = stage_kernel_sizes(state_dict, prefix, position)
+    count = len(model_sizes)
     mismatched = [
-        s for s, ks in sorted(found.items())
-        if s < num_stages and ks != {model_sizes[s]}
+        at for at, ks in sorted(found.items())
+        if at < count and ks != {model_sizes[at]}
     ]
     if not mismatched:
         return
-    file_sizes = ''.join('/'.join(map(str, sorted(found[s])))
-                         if s in found else '?' for s in range(num_stages))
+    file_sizes = [
+        '/'.join(map(str, sorted(found[at]))) if at in found else '?'
+        for at in range(count)
+    ]
+    joined = ('' if all(len(k) == 1 for k in file_sizes) else ',').join(
+        file_sizes)
     raise ValueError(
         'ECA kernel sizes differ between checkpoint and model: the '
-        f"checkpoint has eca_kernel_sizes='{file_sizes}', the model was "
+        f"checkpoint has eca_kernel_sizes='{joined}', the model was "
         f"built with '{format_kernel_sizes(model_sizes)}' (first mismatch "
-        f'in layer{mismatched[0] + 1}); set '
-        f"backbone.eca_kernel_sizes='{file_sizes}' in the config")
+        f'in {name(mismatched[0])}); set '
+        f"backbone.eca_kernel_sizes='{joined}' in the config")

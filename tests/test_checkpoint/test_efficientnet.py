@@ -263,10 +263,16 @@ def test_an_eca_checkpoint_loads_as_it_is():
 
 def test_eca_kernel_sizes_of_another_model_are_refused():
     state = ECAEfficientNet(arch='b0', eca_kernel_sizes=3).state_dict()
-    with pytest.raises(ValueError, match=r"'layers.2.1.eca.conv.weight' has "
-                       r'k=3, the model k=5; set backbone.eca_kernel_sizes='
-                       r"'3333333333333333'"):
+    with pytest.raises(ValueError, match=r"checkpoint has eca_kernel_sizes="
+                       r"'3333333333333333', the model was built with "
+                       r"'3355555555555555' \(first mismatch in layers.2.1\)"
+                       r"; set backbone.eca_kernel_sizes='3333333333333333'"):
         ECAEfficientNet(arch='b0').load_state_dict(state)
+    # a checkpoint of fewer built layers: the others are unknown
+    small = ECAEfficientNet(arch='b0', eca_kernel_sizes=3,
+                            out_indices=(2, )).state_dict()
+    with pytest.raises(ValueError, match=r"eca_kernel_sizes='333\?{13}'"):
+        ECAEfficientNet(arch='b0').load_state_dict(small, strict=False)
 
 
 def test_already_converted_files_are_recognised(tmp_path):
