@@ -54,6 +54,21 @@ except (ImportError, AttributeError):  # pragma: no cover  (older torch)
     is_onnx_exporting = torch.onnx.is_in_onnx_export
 
 
+def _mean_keeps_its_input() -> bool:
+    import weakref
+    x = torch.ones(1, 1, 2, 2, requires_grad=True) * 1
+    kept = weakref.ref(x)
+    pooled = x.mean((2, 3))  # noqa: F841  (its graph is what is probed)
+    del x
+    return kept() is not None
+
+
+#: Whether ``Tensor.mean``'s backward keeps its input alive (torch 2.1; by
+#: 2.13 it keeps only the shape): an ECA pooling with it would keep the
+#: features its scaling takes care not to keep.
+MEAN_KEEPS_ITS_INPUT: bool = _mean_keeps_its_input()
+
+
 def cpu_autocast_supported(dtype: torch.dtype) -> bool:
     """Whether ``torch.autocast('cpu', dtype=dtype)`` runs convolutions in
     ``dtype`` here (torch 2.1's CPU autocast takes bfloat16 only)."""

@@ -11,10 +11,10 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .eca_scale import channel_scale
+from .eca_scale import channel_scale, is_recording
 from .identity_gate import check_gate, record_gate
 from .kernel_sizes import check_kernel_size, eca_kernel_size
-from ..compat import (register_load_state_dict_pre_hook,
+from ..compat import (MEAN_KEEPS_ITS_INPUT, register_load_state_dict_pre_hook,
                       register_state_dict_post_hook)
 
 
@@ -102,7 +102,14 @@ class ECAModule(nn.Module):
         """The 1-D convolution over the pooled channels of ``x``
         [N, C, H, W], shape [N, C]. ``mean`` accumulates float16 and
         bfloat16 in float32, so large maps do not overflow."""
-        y = self.conv(x.mean((2, 3)).unsqueeze(1))  # [N, 1, C]
+        if MEAN_KEEPS_ITS_INPUT and not is_recording():
+            # the same mean whose backward keeps only the size (a traced
+            # size would be frozen: recorded models take mean itself)
+            pooled = (x.sum((2, 3), dtype=torch.float32) /
+                      (x.shape[2] * x.shape[3])).to(x.dtype)
+        else:
+            pooled = x.mean((2, 3))
+        y = self.conv(pooled.unsqueeze(1))  # [N, 1, C]
         return y.view(x.shape[0], x.shape[1])
 
     def gate(self, logits: Tensor) -> Tensor:

@@ -304,3 +304,21 @@ def test_resnet_memory_is_the_plain_resnets(depth, mode):
 
     plain, eca = (peak_memory(lambda m=m: step(m)) for m in models)
     assert eca <= 1.01 * plain
+
+
+@pytest.mark.parametrize('how', ['norm_input', 'keep_output'])
+def test_the_attended_input_is_not_kept(how):
+    # the pooling as much as the scaling: torch 2.1's mean keeps its input
+    import gc
+    import weakref
+    norm = nn.BatchNorm2d(8).eval()
+    eca = ECAModule(kernel_size=3, keep_output=how == 'keep_output')
+    z = torch.randn(2, 8, 5, 5, requires_grad=True) * 1
+    x = norm(z)
+    kept = weakref.ref(x)
+    y = eca(x, (norm, z)) if how == 'norm_input' else eca(x)
+    del x
+    gc.collect()
+    assert kept() is None
+    y.sum().backward()
+    assert eca.conv.weight.grad is not None

@@ -7,6 +7,7 @@ returns its outputs and every gradient, and :func:`form_errors` compares a
 model's own forms with the same model under
 :func:`~.paper_eca.paper_formulation`.
 """
+import contextlib
 import copy
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -111,9 +112,10 @@ def run_model(model: nn.Module, x, autocast: Optional[torch.dtype] = None
     trainable parameter for a fixed weighting of the outputs."""
     xs = x if isinstance(x, list) else [x]
     xs = [t.detach().requires_grad_(model.training) for t in xs]
-    device = xs[0].device.type
-    with torch.autocast(device, dtype=autocast or torch.float32,
-                        enabled=autocast is not None):
+    # torch 2.1 refuses CPU autocast to float32 even when disabled
+    context = (contextlib.nullcontext() if autocast is None else
+               torch.autocast(xs[0].device.type, dtype=autocast))
+    with context:
         outs = model(xs if isinstance(x, list) else xs[0])
     outs = outs if isinstance(outs, (tuple, list)) else (outs, )
     if not model.training:
