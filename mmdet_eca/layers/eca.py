@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .eca_scale import channel_scale, is_recording
+from .eca_scale import spatial_sum, channel_scale, is_recording
 from .identity_gate import check_gate, record_gate
 from .kernel_sizes import check_kernel_size, eca_kernel_size
 from ..compat import (MEAN_KEEPS_ITS_INPUT, register_load_state_dict_pre_hook,
@@ -105,8 +105,7 @@ class ECAModule(nn.Module):
         if MEAN_KEEPS_ITS_INPUT and not is_recording():
             # the same mean whose backward keeps only the size (a traced
             # size would be frozen: recorded models take mean itself)
-            pooled = (x.sum((2, 3), dtype=torch.float32) /
-                      (x.shape[2] * x.shape[3])).to(x.dtype)
+            pooled = (spatial_sum(x) / (x.shape[2] * x.shape[3])).to(x.dtype)
         else:
             pooled = x.mean((2, 3))
         y = self.conv(pooled.unsqueeze(1))  # [N, 1, C]

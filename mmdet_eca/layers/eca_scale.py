@@ -50,7 +50,8 @@ def is_recording() -> bool:
             or is_compiling() or is_fx_tracing() or is_onnx_exporting())
 
 
-def _spatial_sum(t: Tensor) -> Tensor:
+def spatial_sum(t: Tensor) -> Tensor:
+    """``t.sum((2, 3))``, in float32 for float16 and bfloat16 ``t``."""
     dtype = torch.float32 if t.dtype in LOW_PRECISION else None
     return t.sum((2, 3), dtype=dtype)
 
@@ -73,7 +74,7 @@ class _KeepOutput(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = grad * gate[:, :, None, None]
         if ctx.needs_input_grad[1]:
-            grad_logits = (_spatial_sum(grad * y) * (1 - sig)).to(sig.dtype)
+            grad_logits = (spatial_sum(grad * y) * (1 - sig)).to(sig.dtype)
         return grad_x, grad_logits, None
 
 
@@ -100,7 +101,7 @@ class _KeepNormInput(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             x = F.batch_norm(z, mean, var, weight, bias, mean is None, 0.0,
                              ctx.eps)
-            grad_gate = _spatial_sum(x.mul_(grad)).to(gate.dtype)
+            grad_gate = spatial_sum(x.mul_(grad)).to(gate.dtype)
         return grad_x, grad_gate, None, None, None, None, None, None
 
 

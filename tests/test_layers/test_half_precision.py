@@ -96,7 +96,7 @@ def run_both(model, x, dtype):
     return low, high
 
 
-@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('dtype', DTYPES)
 def test_pooling_of_a_map_whose_sum_overflows(dtype):
     # ResNet stage 1 at 800 x 1344, mean 1: the float16 sum is 67,200
     eca = ECAModule(kernel_size=1).to(dtype)
