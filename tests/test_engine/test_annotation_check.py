@@ -13,20 +13,9 @@ from mmdet_eca.engine import SafeRunner
 from mmdet_eca.engine.annotation_check import DROP_REASONS, summarize_coco
 from mmdet_eca.engine.coco_capture import checking_coco_files
 from mmdet_eca.errors import DataError
+from .helpers import coco
 
 CLASSES = ('a', 'b')
-
-
-def coco(annotations, images=None, categories=None):
-    images = [dict(id=1, file_name='1.jpg', width=100, height=80),
-              dict(id=2, file_name='2.jpg', width=100, height=80)] \
-        if images is None else images
-    categories = [dict(id=1, name='a'), dict(id=2, name='b')] \
-        if categories is None else categories
-    anns = [dict(dict(id=i + 1, image_id=1, category_id=1, area=100.0,
-                      iscrowd=0, bbox=[10, 10, 20, 20]), **a)
-            for i, a in enumerate(annotations)]
-    return dict(images=images, annotations=anns, categories=categories)
 
 
 @pytest.mark.parametrize('bbox, problem', [
@@ -76,9 +65,9 @@ def test_drop_reasons_follow_mmdetection():
         dict(bbox=[10, 10, 0.5, 20]),  # under one pixel wide
         dict(area=0.0),
         dict(bbox=[10, 10, 0, 20]),  # zero width: outside before small
-        dict(iscrowd=1),  # kept, as an ignored box
         dict(category_id=2),
-        dict(image_id=9, category_id=2),  # of an image it does not list
+        dict(iscrowd=1),  # kept, as an ignored region
+        dict(iscrowd=1, category_id=2),  # of a category left out first
     ])
     summary = summarize_coco(data, 'x.json')
     summary.set_classes(('a', ), [1])
@@ -86,8 +75,8 @@ def test_drop_reasons_follow_mmdetection():
     assert dropped == {
         'marked ignore': 1, 'outside their image': 2,
         'narrower or lower than 1 pixel or of area <= 0': 2,
-        "of categories not in the dataset's classes": 1,
-        'of images the file does not list': 1}
+        "of categories not in the dataset's classes": 2,
+        'crowd (iscrowd), kept as ignored regions': 1}
     assert list(dropped) == list(DROP_REASONS)
 
 
@@ -101,7 +90,8 @@ def test_classes_that_match_no_category():
 
 def test_counts_agree_with_a_built_dataset(tmp_path):
     # random boxes, some outside, tiny, crowd or ignored: the instances
-    # MMDetection keeps are exactly those not counted as dropped
+    # MMDetection trains on (crowd ones it keeps as ignored regions) are
+    # exactly those not counted as left out
     rng = np.random.default_rng(0)
     n = 400
     boxes = np.round(rng.uniform(-30, 110, (n, 4)) *
@@ -118,10 +108,10 @@ def test_counts_agree_with_a_built_dataset(tmp_path):
     with checking_coco_files() as summaries:
         dataset = CocoDataset(ann_file=str(ann_file), metainfo=dict(
             classes=('a', )), pipeline=[], data_prefix=dict(img=''))
-    kept = sum(len(dataset.get_data_info(i)['instances'])
-               for i in range(len(dataset)))
+    kept = sum(not instance['ignore_flag'] for i in range(len(dataset))
+               for instance in dataset.get_data_info(i)['instances'])
     dropped = summaries[0].dropped()
-    assert sum(dropped.values()) > 100 and len(dropped) == 4
+    assert sum(dropped.values()) > 100 and len(dropped) == 5
     assert kept == n - sum(dropped.values())
     # the class attribute is mmdet's own again
     assert CocoDataset.COCOAPI.__name__ == 'COCO'
