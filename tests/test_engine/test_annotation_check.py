@@ -131,22 +131,30 @@ def test_the_runner_names_a_nan_box_and_logs_the_counts(shapes_data,
                                             'triangle')),
                      filter_cfg=dict(filter_empty_gt=True), pipeline=[]))
     register_all_modules(init_default_scope=True)
+    logger = MMLogger.get_instance('annotation_counts')
+
+    def logged_lines():
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logger.addHandler(handler)
+        try:
+            SafeRunner.build_dataloader(loader)
+        finally:
+            logger.removeHandler(handler)
+        return [r.getMessage() for r in records]
+
+    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    # a file it keeps whole is reported too
+    assert (f'annotation file {tmp_path}/ann.json: MMDetection trains on all '
+            f"its {len(ann['annotations'])} annotations and "
+            f"{len(ann['images'])} images") in logged_lines()
     ann['annotations'][0]['iscrowd'] = 0
     ann['annotations'][0]['ignore'] = 1
     (tmp_path / 'ann.json').write_text(json.dumps(ann))
-    logger = MMLogger.get_instance('annotation_counts')
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
-        SafeRunner.build_dataloader(loader)
-    finally:
-        logger.removeHandler(handler)
-    lines = [r.getMessage() for r in records]
     assert (f'annotation file {tmp_path}/ann.json: MMDetection leaves out '
             f"1 of its {len(ann['annotations'])} annotations (1 marked "
-            'ignore)') in lines
+            'ignore)') in logged_lines()
 
     ann['annotations'][1]['bbox'][0] = float('nan')
     (tmp_path / 'ann.json').write_text(json.dumps(ann))
