@@ -45,7 +45,12 @@ PROBLEMS = {
 
 
 def shown(values: List, limit: int = 4) -> str:
-    """The first ``limit`` values, then ``...`` if there are more."""
+    """The first ``limit`` values, then ``...`` if there are more.
+
+    Args:
+        values (list): What to show, each as its ``repr``.
+        limit (int): How many. Defaults to 4.
+    """
     text = ', '.join(repr(v) for v in values[:limit])
     return text + (', ...' if len(values) > limit else '') or 'none'
 
@@ -93,7 +98,11 @@ def _as_box(box) -> Optional[array]:
 
 def boxes_of(anns: List[dict]):
     """Every annotation's ``bbox`` as an ``(n, 4)`` float array (NaN where
-    it is not 4 numbers) and which those are."""
+    it is not 4 numbers) and which those are.
+
+    Args:
+        anns (list[dict]): The file's annotations.
+    """
     try:
         boxes = list(map(itemgetter('bbox'), anns))
         if (np.fromiter(map(len, boxes), np.int64, len(boxes)) == 4).all():
@@ -142,7 +151,11 @@ def _polygon_problems(anns: List[dict]) -> np.ndarray:
 
 
 def category_ids_of(anns: List[dict]) -> np.ndarray:
-    """Every annotation's ``category_id`` (int64 if all are integers)."""
+    """Every annotation's ``category_id`` (int64 if all are integers).
+
+    Args:
+        anns (list[dict]): The file's annotations.
+    """
     ids = numbers(anns, 'category_id', typecode='q')
     return np.array([a.get('category_id') for a in anns]) if ids is None \
         else ids
@@ -159,7 +172,12 @@ def _unknown_categories(anns: List[dict], ids: np.ndarray,
 
 def image_index(anns: List[dict], images: List[dict]) -> np.ndarray:
     """Per annotation, the index in ``images`` of its image, -1 if the file
-    lists none of its ``image_id``."""
+    lists none of its ``image_id``.
+
+    Args:
+        anns (list[dict]): The file's annotations.
+        images (list[dict]): Its images, each id once.
+    """
     image_ids = numbers(images, 'id', typecode='q')
     owners = numbers(anns, 'image_id', typecode='q')
     if image_ids is None or owners is None or not len(image_ids):
@@ -216,7 +234,13 @@ def annotation_problems(anns: List[dict], categories: Dict,
 
 
 def where(path: str, ann: dict, images: List[dict]) -> str:
-    """``annotation file <path>: annotation <id> of image <id> (<file>)``."""
+    """``annotation file <path>: annotation <id> of image <id> (<file>)``.
+
+    Args:
+        path (str): The annotation file.
+        ann (dict): The annotation.
+        images (list[dict]): The file's images.
+    """
     image_id = ann.get('image_id')
     name = next((img.get('file_name') for img in images
                  if img.get('id') == image_id), None)
@@ -273,7 +297,15 @@ def problem_line(path: str, anns: List[dict], images: List[dict],
                  problems: Dict[str, np.ndarray], categories: Dict) -> str:
     """One line naming the first annotation with a problem (the file, its
     id and image, what is wrong) and, if there are more, how many have each
-    kind of problem."""
+    kind of problem.
+
+    Args:
+        path (str): The annotation file.
+        anns (list[dict]): Its annotations.
+        images (list[dict]): Its images.
+        problems (dict): ``{kind: mask}`` from :func:`annotation_problems`.
+        categories (dict): Its categories, ``{id: name}``.
+    """
     bad = np.logical_or.reduce(list(problems.values()))
     first = int(np.argmax(bad))
     kind = next(k for k, mask in problems.items() if mask[first])
@@ -289,7 +321,13 @@ def problem_line(path: str, anns: List[dict], images: List[dict],
 def repeated_image_line(path: str, images: List[dict],
                         anns: List[dict]) -> Optional[str]:
     """One line naming the first image id that two images of the file
-    share, or None if every id is its own."""
+    share, or None if every id is its own.
+
+    Args:
+        path (str): The annotation file.
+        images (list[dict]): Its images.
+        anns (list[dict]): Its annotations (those of the id are named).
+    """
     ids = numbers(images, 'id', typecode='q')
     if ids is not None:
         unique, counts = np.unique(ids, return_counts=True)

@@ -55,14 +55,21 @@ def test_an_annotation_without_area():
         'the annotation')
 
 
-def test_an_annotation_of_an_image_the_file_does_not_list():
-    data = coco([{}, dict(image_id=9), dict(image_id=9, bbox=[0, 0, -1, 1])])
+@pytest.mark.parametrize('first_id', [1, 10**12], ids=['table', 'sorted'])
+def test_an_annotation_of_an_image_the_file_does_not_list(first_id):
+    # ids about as many as the images are looked up in a table, others by
+    # sorting: both find the image, or that there is none
+    images = [dict(id=first_id, file_name='1.jpg', width=100, height=80),
+              dict(id=2, file_name='2.jpg', width=100, height=80)]
+    data = coco([dict(image_id=first_id), dict(image_id=9),
+                 dict(image_id=9, bbox=[0, 0, -1, 1]), dict(image_id=2)],
+                images=images)
     with pytest.raises(DataError) as err:
         summarize_coco(data, 'train.json')
     assert str(err.value) == (
         'annotation file train.json: annotation 2 of image 9 has image_id 9, '
-        "which is not among the file's images (ids 1, 2), so it is never "
-        "read; add the image to 'images' or fix the annotation (2 "
+        "which is not among the file's images (ids "
+        f"{first_id}, 2), so it is never read; add the image to 'images' or fix the annotation (2 "
         'annotations have problems: 1 with a negative width or height, 2 of '
         "an image_id not in 'images')")
 
