@@ -1,7 +1,11 @@
 """Configs and COCO files for the engine tests."""
 import os.path as osp
 
+import pytest
 from tiny_runs import tiny_config
+
+from mmdet_eca.engine.annotation_check import summarize_coco
+from mmdet_eca.errors import DataError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_ecanet18_fpn_shapes_demo.py')
@@ -20,6 +24,13 @@ def coco(annotations, images=None, categories=None):
                       iscrowd=0, bbox=[10, 10, 20, 20]), **a)
             for i, a in enumerate(annotations)]
     return dict(images=images, annotations=anns, categories=categories)
+
+
+def refusal(data, path='train.json'):
+    """The message with which the annotation check refuses ``data``."""
+    with pytest.raises(DataError) as err:
+        summarize_coco(data, path)
+    return str(err.value)
 
 
 def deterministic_config(data_root, work_dir, max_keep_ckpts=-1):

@@ -13,7 +13,7 @@ from mmdet_eca.engine import SafeRunner
 from mmdet_eca.engine.annotation_check import DROP_REASONS, summarize_coco
 from mmdet_eca.engine.coco_capture import checking_coco_files
 from mmdet_eca.errors import DataError
-from .helpers import coco
+from .helpers import coco, refusal
 
 CLASSES = ('a', 'b')
 
@@ -30,9 +30,7 @@ CLASSES = ('a', 'b')
 ])
 def test_a_box_that_would_train_on_garbage_is_named(bbox, problem):
     data = coco([{}, dict(bbox=bbox, image_id=2)])
-    with pytest.raises(DataError) as err:
-        summarize_coco(data, 'train.json')
-    assert str(err.value).startswith(
+    assert refusal(data).startswith(
         f'annotation file train.json: annotation 2 of image 2 (2.jpg) '
         f'{problem}')
 
@@ -40,9 +38,7 @@ def test_a_box_that_would_train_on_garbage_is_named(bbox, problem):
 def test_an_unknown_category_is_named_and_all_problems_counted():
     data = coco([dict(category_id=7), dict(bbox=[float('nan')] * 4),
                  dict(bbox=[0, 0, -1, 5])])
-    with pytest.raises(DataError) as err:
-        summarize_coco(data, 'train.json')
-    assert str(err.value) == (
+    assert refusal(data) == (
         'annotation file train.json: annotation 1 of image 1 (1.jpg) has '
         "category_id 7, which is not among the file's categories (ids 1, 2)"
         "; add the category to 'categories' or fix the annotation (3 "
