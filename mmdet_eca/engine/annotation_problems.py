@@ -347,6 +347,6 @@ def repeated_image_line(path: str, images: List[dict],
             if len(repeated) > 1 else '')
     return (f'annotation file {path}: image id {_short(image_id)} is given '
             f'to {len(names)} images ({shown(names)}): pycocotools keeps '
-            f'the last, and all {len(owned):,} annotations of the id (ids '
-            f'{shown(owned)}) would go to it; give each image its own id'
+            f'the last, and the annotations of the id ({len(owned):,}: ids '
+            f'{shown(owned)}) would all go to it; give each image its own id'
             f'{more}')

@@ -75,9 +75,9 @@ def test_two_images_with_one_id():
     data = coco([{}, dict(image_id=2), {}], images=images)
     assert refusal(data) == (
         "annotation file train.json: image id 1 is given to 2 images "
-        "('1.jpg', '3.jpg'): pycocotools keeps the last, and all 2 "
-        'annotations of the id (ids 1, 3) would go to it; give each image '
-        'its own id')
+        "('1.jpg', '3.jpg'): pycocotools keeps the last, and the annotations "
+        'of the id (2: ids 1, 3) would all go to it; give each image its own '
+        'id')
     images.extend([dict(id=2, file_name='4.jpg', width=1, height=1)])
     with pytest.raises(DataError, match=r'its own id \(1 more image ids are '
                        r'repeated\)$'):

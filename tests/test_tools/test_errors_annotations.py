@@ -31,8 +31,9 @@ def repeated_image_id(coco):
              if a['image_id'] == first['id']]
     return (f"image id {first['id']} is given to 2 images "
             f"('{first['file_name']}', '{second['file_name']}'): pycocotools "
-            f'keeps the last, and all {len(owned)} annotations of the id (ids '
-            f"{', '.join(owned)}) would go to it; give each image its own id")
+            f'keeps the last, and the annotations of the id ({len(owned)}: '
+            f"ids {', '.join(owned)}) would all go to it; give each image its "
+            'own id')
 
 
 def unlisted_image(coco):
