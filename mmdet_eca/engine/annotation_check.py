@@ -1,10 +1,11 @@
 """Check a COCO annotation file; count what MMDetection leaves out of it.
 
 :func:`summarize_coco` refuses, in one line naming the file, the annotation
-and its image, what cannot be what the file's author meant
-(:mod:`.annotation_problems`: repeated image ids, annotations of images the
-file does not list, boxes or areas that are not numbers, NaN or negative
-boxes, polygons of fewer than 3 points, unknown categories) and a file
+and its image, what cannot be what the file's author meant (found by
+:mod:`.annotation_problems`, worded by :mod:`.annotation_messages`:
+repeated image ids, annotations of images the file does not list, boxes or
+areas that are not numbers, NaN or negative boxes, polygons of fewer than 3
+points, unknown categories) and a file
 without images (which fails later with NumPy's "need at least one array to
 concatenate"). It reduces the rest to a few arrays, so that what
 MMDetection drops on purpose (ignored, outside the image, tiny, of classes
@@ -21,8 +22,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..errors import DataError
-from .annotation_problems import (annotation_problems, image_index, numbers,
-                                  problem_line, repeated_image_line, shown)
+from .annotation_messages import problem_line, repeated_image_line, shown
+from .annotation_problems import annotation_problems, image_index, numbers
 
 NO_IMAGES = ("lists no images ('images' is empty): expected the annotations "
              'of the images to train or test on; check the ann_file the '
