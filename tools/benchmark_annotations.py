@@ -162,14 +162,16 @@ def run(args) -> dict:
                         ('images', 'image check')):
         if kind in medians:
             wall, cpu = medians[kind]
+            cpus = [run[1] for run in times[kind]]
             print(f'{label}: {wall:.2f} s wall, {cpu:.2f} s CPU (median of '
-                  f'{len(times[kind])})')
+                  f'{len(cpus)}; CPU {min(cpus):.2f}-{max(cpus):.2f} s)')
     for i, clock_name in enumerate(('wall', 'CPU')):
         plain, checked = medians['plain'][i], medians['checked'][i]
         print(f'ratio ({clock_name}): {checked / plain:.3f} '
               f'({checked - plain:+.2f} s)')
     check = statistics.median(clock.seconds)
-    print(f'the file check itself: {check:.2f} s CPU per build, '
+    print(f'the file check itself: {check:.2f} s CPU per build '
+          f'({min(clock.seconds):.2f}-{max(clock.seconds):.2f} s), '
           f"{check / medians['plain'][1]:.1%} of the plain build's CPU time")
     return dict(medians, check=check)
 

@@ -88,7 +88,8 @@ def _leaves(dataset) -> Iterator:
 
 
 def report_dropped(dataset, summaries: List[AnnotationSummary]) -> None:
-    """Log, per training file, what MMDetection left out of it.
+    """Log, per training file, what MMDetection left out of it: a warning
+    with the counts, or a line saying it keeps everything.
 
     Test and validation sets are not reported: their metric reads the
     file itself, not the dataset's filtered copy.
@@ -107,6 +108,12 @@ def report_dropped(dataset, summaries: List[AnnotationSummary]) -> None:
                                                         None))
         if line:
             print_log(line, logger='current', level=logging.WARNING)
+        else:
+            print_log(
+                f'annotation file {summary.path}: MMDetection trains on all '
+                f'its {len(summary.category_ids):,} annotations and '
+                f'{summary.num_images:,} images', logger='current',
+                level=logging.INFO)
 
 
 def emptied_line(summary: AnnotationSummary) -> str:
@@ -129,7 +136,7 @@ def emptied_line(summary: AnnotationSummary) -> str:
 def dropped_line(summary: AnnotationSummary, kept_images: Optional[int],
                  filter_cfg: Optional[dict]) -> Optional[str]:
     """One line counting what MMDetection leaves out of a training file,
-    or None if it keeps everything.
+    per reason, or None if it keeps everything.
 
     Args:
         summary (AnnotationSummary): The file's summary, classes set.

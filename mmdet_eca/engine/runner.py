@@ -26,8 +26,8 @@ class SafeRunner(Runner):
     * **checked data**: missing annotation files, image folders and
       pretrained weights are named before anything is built; an annotation
       file that fails to load is named (:class:`~mmdet_eca.errors.DataError`),
-      so are an empty image list and annotations that would train on
-      garbage (non-finite or negative boxes, unknown categories), what
+      so are an empty image list, repeated image ids and annotations that
+      would train on garbage or be lost (:mod:`.annotation_problems`), what
       MMDetection leaves out of a training file is logged as counts
       (:mod:`.coco_capture`), and the images a built dataset lists are
       checked, all before the first iteration;

@@ -13,20 +13,9 @@ from mmdet_eca.engine import SafeRunner
 from mmdet_eca.engine.annotation_check import DROP_REASONS, summarize_coco
 from mmdet_eca.engine.coco_capture import checking_coco_files
 from mmdet_eca.errors import DataError
+from .helpers import coco, refusal
 
 CLASSES = ('a', 'b')
-
-
-def coco(annotations, images=None, categories=None):
-    images = [dict(id=1, file_name='1.jpg', width=100, height=80),
-              dict(id=2, file_name='2.jpg', width=100, height=80)] \
-        if images is None else images
-    categories = [dict(id=1, name='a'), dict(id=2, name='b')] \
-        if categories is None else categories
-    anns = [dict(dict(id=i + 1, image_id=1, category_id=1, area=100.0,
-                      iscrowd=0, bbox=[10, 10, 20, 20]), **a)
-            for i, a in enumerate(annotations)]
-    return dict(images=images, annotations=anns, categories=categories)
 
 
 @pytest.mark.parametrize('bbox, problem', [
@@ -41,9 +30,7 @@ def coco(annotations, images=None, categories=None):
 ])
 def test_a_box_that_would_train_on_garbage_is_named(bbox, problem):
     data = coco([{}, dict(bbox=bbox, image_id=2)])
-    with pytest.raises(DataError) as err:
-        summarize_coco(data, 'train.json')
-    assert str(err.value).startswith(
+    assert refusal(data).startswith(
         f'annotation file train.json: annotation 2 of image 2 (2.jpg) '
         f'{problem}')
 
@@ -51,9 +38,7 @@ def test_a_box_that_would_train_on_garbage_is_named(bbox, problem):
 def test_an_unknown_category_is_named_and_all_problems_counted():
     data = coco([dict(category_id=7), dict(bbox=[float('nan')] * 4),
                  dict(bbox=[0, 0, -1, 5])])
-    with pytest.raises(DataError) as err:
-        summarize_coco(data, 'train.json')
-    assert str(err.value) == (
+    assert refusal(data) == (
         'annotation file train.json: annotation 1 of image 1 (1.jpg) has '
         "category_id 7, which is not among the file's categories (ids 1, 2)"
         "; add the category to 'categories' or fix the annotation (3 "
@@ -76,9 +61,9 @@ def test_drop_reasons_follow_mmdetection():
         dict(bbox=[10, 10, 0.5, 20]),  # under one pixel wide
         dict(area=0.0),
         dict(bbox=[10, 10, 0, 20]),  # zero width: outside before small
-        dict(iscrowd=1),  # kept, as an ignored box
         dict(category_id=2),
-        dict(image_id=9, category_id=2),  # of an image it does not list
+        dict(iscrowd=1),  # kept, as an ignored region
+        dict(iscrowd=1, category_id=2),  # of a category left out first
     ])
     summary = summarize_coco(data, 'x.json')
     summary.set_classes(('a', ), [1])
@@ -86,8 +71,8 @@ def test_drop_reasons_follow_mmdetection():
     assert dropped == {
         'marked ignore': 1, 'outside their image': 2,
         'narrower or lower than 1 pixel or of area <= 0': 2,
-        "of categories not in the dataset's classes": 1,
-        'of images the file does not list': 1}
+        "of categories not in the dataset's classes": 2,
+        'crowd (iscrowd), kept as ignored regions': 1}
     assert list(dropped) == list(DROP_REASONS)
 
 
@@ -101,7 +86,8 @@ def test_classes_that_match_no_category():
 
 def test_counts_agree_with_a_built_dataset(tmp_path):
     # random boxes, some outside, tiny, crowd or ignored: the instances
-    # MMDetection keeps are exactly those not counted as dropped
+    # MMDetection trains on (crowd ones it keeps as ignored regions) are
+    # exactly those not counted as left out
     rng = np.random.default_rng(0)
     n = 400
     boxes = np.round(rng.uniform(-30, 110, (n, 4)) *
@@ -118,10 +104,10 @@ def test_counts_agree_with_a_built_dataset(tmp_path):
     with checking_coco_files() as summaries:
         dataset = CocoDataset(ann_file=str(ann_file), metainfo=dict(
             classes=('a', )), pipeline=[], data_prefix=dict(img=''))
-    kept = sum(len(dataset.get_data_info(i)['instances'])
-               for i in range(len(dataset)))
+    kept = sum(not instance['ignore_flag'] for i in range(len(dataset))
+               for instance in dataset.get_data_info(i)['instances'])
     dropped = summaries[0].dropped()
-    assert sum(dropped.values()) > 100 and len(dropped) == 4
+    assert sum(dropped.values()) > 100 and len(dropped) == 5
     assert kept == n - sum(dropped.values())
     # the class attribute is mmdet's own again
     assert CocoDataset.COCOAPI.__name__ == 'COCO'
@@ -141,22 +127,30 @@ def test_the_runner_names_a_nan_box_and_logs_the_counts(shapes_data,
                                             'triangle')),
                      filter_cfg=dict(filter_empty_gt=True), pipeline=[]))
     register_all_modules(init_default_scope=True)
+    logger = MMLogger.get_instance('annotation_counts')
+
+    def logged_lines():
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logger.addHandler(handler)
+        try:
+            SafeRunner.build_dataloader(loader)
+        finally:
+            logger.removeHandler(handler)
+        return [r.getMessage() for r in records]
+
+    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    # a file it keeps whole is reported too
+    assert (f'annotation file {tmp_path}/ann.json: MMDetection trains on all '
+            f"its {len(ann['annotations'])} annotations and "
+            f"{len(ann['images'])} images") in logged_lines()
     ann['annotations'][0]['iscrowd'] = 0
     ann['annotations'][0]['ignore'] = 1
     (tmp_path / 'ann.json').write_text(json.dumps(ann))
-    logger = MMLogger.get_instance('annotation_counts')
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
-        SafeRunner.build_dataloader(loader)
-    finally:
-        logger.removeHandler(handler)
-    lines = [r.getMessage() for r in records]
     assert (f'annotation file {tmp_path}/ann.json: MMDetection leaves out '
             f"1 of its {len(ann['annotations'])} annotations (1 marked "
-            'ignore)') in lines
+            'ignore)') in logged_lines()
 
     ann['annotations'][1]['bbox'][0] = float('nan')
     (tmp_path / 'ann.json').write_text(json.dumps(ann))
