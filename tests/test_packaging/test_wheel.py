@@ -25,7 +25,8 @@ MMDET_TOOLS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
 # What a wheel build reads; the rest of the checkout (environments, work
 # dirs, data) stays behind.
 SOURCES = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md',
-           'requirements.txt', 'mmdet_eca', 'configs', 'tools', 'packaging')
+           'requirements.txt', 'requirements-pretrain.txt', 'mmdet_eca',
+           'configs', 'tools', 'packaging')
 
 
 def run(cmd, **kwargs):
