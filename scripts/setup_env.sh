@@ -101,8 +101,8 @@ fi
 if [ "${PRETRAIN:-0}" = 1 ] && ! has 'import mmpretrain, torchvision'; then
     TORCH_FOUND=$("$PY" -I -c 'import torch; print(torch.__version__)')
     case "$TORCH_FOUND" in
-        2.1.2) TORCHVISION_VERSION=0.16.2 ;;
-        2.13.0) TORCHVISION_VERSION=0.28.0 ;;
+        2.1.2 | 2.1.2+cu*) TORCHVISION_VERSION=0.16.2 ;;
+        2.13.0 | 2.13.0+cu*) TORCHVISION_VERSION=0.28.0 ;;
         *) die "PRETRAIN=1 needs torch 2.1.2 or 2.13.0 from the package index (their torchvision: 0.16.2, 0.28.0); $VENV has torch $TORCH_FOUND: install its torchvision yourself, then pip install -r requirements-pretrain.txt" ;;
     esac
     say "installing torchvision==$TORCHVISION_VERSION and mmpretrain (requirements-pretrain.txt)"
