@@ -52,8 +52,9 @@ def write_image_folder(root: str, images: Iterable[np.ndarray],
         raise ValueError(f'class names {list(classes)} must be sorted: '
                          "mmpretrain's CustomDataset numbers the folders "
                          'in sorted order')
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.',
-                           dir=osp.dirname(osp.abspath(root)))
+    parent = osp.dirname(osp.abspath(root))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.', dir=parent)
     try:
         for name in classes:
             os.makedirs(osp.join(tmp, name))
@@ -110,7 +111,9 @@ def data_override(data_root: str, image_size: int, batch_size: int,
 def write_config(path: str, base: str, entries: Dict[str, object]) -> str:
     """Write a config that inherits ``base`` and sets ``entries``
     (atomically); returns ``path``."""
-    lines = [f'_base_ = {osp.abspath(base)!r}']
+    if '::' not in base:  # a file, not a package's 'pkg::folder/file.py'
+        base = osp.abspath(base)
+    lines = [f'_base_ = {base!r}']
     lines += [f'{key} = {value!r}' for key, value in entries.items()]
     write_text_atomic(path, '\n'.join(lines) + '\n')
     return path
