@@ -15,10 +15,14 @@ file that the backbone does not build (a classifier's last convolution)
 are left out, as MMEngine leaves them.
 """
 import copy
+import logging
 import re
+import warnings
+from contextlib import contextmanager
 from typing import List, Mapping, Optional, Tuple
 
 import torch
+from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
 from ..backbones.plain_load import eca_weight_names
@@ -61,6 +65,21 @@ def _under_prefix(state: Mapping[str, Tensor], prefix: Optional[str],
     return taken
 
 
+@contextmanager
+def _quiet():
+    """Drop what the copy's own loading code logs or warns: the real load
+    that follows says it once."""
+    logger = MMLogger.get_current_instance()
+    drop = logging.Filter('nothing')  # passes only a logger of that name
+    logger.addFilter(drop)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            yield
+    finally:
+        logger.removeFilter(drop)
+
+
 def _trial_load(backbone: nn.Module, state: Mapping[str, Tensor],
                 filename: str) -> Tuple[List[str], List[str]]:
     """Load ``state`` into a copy of ``backbone`` as MMEngine would.
@@ -77,7 +96,8 @@ def _trial_load(backbone: nn.Module, state: Mapping[str, Tensor],
             if tensor.is_floating_point():
                 tensor.fill_(float('nan'))
     try:
-        result = trial.load_state_dict(state, strict=False)
+        with _quiet():
+            result = trial.load_state_dict(state, strict=False)
     except ValueError as err:  # the ECA backbones' kernel-size check
         raise CheckpointError(f'{filename}: {err} ({WHERE})') from err
     except RuntimeError as err:
