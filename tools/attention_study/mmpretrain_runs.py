@@ -69,19 +69,21 @@ def write_image_folder(root: str, images: Iterable[np.ndarray],
 
 
 def data_override(data_root: str, image_size: int, batch_size: int,
-                  val_root: Optional[str] = None) -> Dict[str, object]:
+                  val_root: Optional[str] = None,
+                  crop: bool = True) -> Dict[str, object]:
     """Config entries that train (and validate) on image folders.
 
     The recipe's samplers (RSB's repeated augmentation) and pipelines
     (224 px crops) are replaced; its model, optimizer and schedule stay.
+    ``crop=False`` trains on the whole images with flips only, for labels
+    that a rescaling crop would change (the study's large/small shapes).
     """
-    pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='RandomResizedCrop', scale=image_size,
-             crop_ratio_range=(0.64, 1.0)),
-        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-        dict(type='PackInputs'),
-    ]
+    pipeline = [dict(type='LoadImageFromFile')]
+    if crop:
+        pipeline.append(dict(type='RandomResizedCrop', scale=image_size,
+                             crop_ratio_range=(0.64, 1.0)))
+    pipeline += [dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+                 dict(type='PackInputs')]
     entries = dict(train_dataloader=dict(
         batch_size=batch_size, num_workers=0, persistent_workers=False,
         sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),

@@ -94,8 +94,9 @@ def pretrain_config(cfg: Config, kind: str, folders: Dict, settings: Dict,
         default_hooks=dict(checkpoint=dict(interval=epochs),
                            logger=dict(interval=10)),
         randomness=dict(seed=0),
+        # no rescaling crops: the label says whether the shape is large
         **data_override(folders['train'], settings['size'],
-                        settings['batch_size'], folders['val']))
+                        settings['batch_size'], folders['val'], crop=False))
     return write_config(out_file, PRETRAIN_RECIPE, entries)
 
 
