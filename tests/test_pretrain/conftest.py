@@ -5,11 +5,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-pytest.importorskip('mmpretrain', reason='pip install mmdet-eca[pretrain]')
-
-from attention_study.mmpretrain_runs import (  # noqa: E402
-    class_folders, data_override, run_mmpretrain_train, write_config,
-    write_image_folder)
+from attention_study.mmpretrain_runs import (class_folders, data_override,
+                                             run_mmpretrain_train,
+                                             write_config, write_image_folder)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 IMAGE_SIZE = 32

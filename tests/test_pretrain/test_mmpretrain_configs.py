@@ -15,6 +15,10 @@ from conftest import REPO
 from mmdet_eca.engine import check_pretrained_backbone
 from mmdet_eca.errors import CheckpointError
 
+# mmpretrain needs the torchvision of the registry's torch: CI runs these in
+# the oldest-torch environment (make test-oldest-torch)
+pytest.importorskip('mmpretrain', reason='pip install mmdet-eca[pretrain]')
+
 # each recipe, the mmpretrain (or MMDetection) recipe it inherits, and the
 # detector config its backbone weights start, with the backbone settings
 # that make the detector's backbone the pretrained one
