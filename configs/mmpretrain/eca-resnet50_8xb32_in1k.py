@@ -2,7 +2,7 @@
 # SGD lr 0.1 for 8 GPUs x 32 images, steps at 30/60/90: the ECA paper's setting
 # too) with only the backbone changed, to mmdet_eca's ECAResNet with the
 # released kernel sizes 3557. Its backbone weights load into
-# configs/*_ecanet50_fpn_1x_coco.py (see README, "Pretraining with mmpretrain").
+# configs/*_ecanet50_fpn_1x_coco.py (docs/pretraining.md).
 _base_ = 'mmpretrain::resnet/resnet50_8xb32_in1k.py'
 custom_imports = dict(imports=['mmdet_eca'], allow_failed_imports=False)
 

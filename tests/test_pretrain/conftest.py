@@ -26,8 +26,9 @@ def tiny_images(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def pretrained(tiny_images, tmp_path_factory):
-    """``pretrained(config)``: the checkpoint of ``configs/mmpretrain/<config>``
-    after one epoch (two iterations of two images), trained once."""
+    """``pretrained(config)``: the checkpoint of
+    ``configs/mmpretrain/<config>`` after one epoch (two iterations of two
+    images), trained once."""
     done = {}
 
     def train(config):
