@@ -4,7 +4,9 @@
 # Both create the environment in $(VENV) the first time (scripts/setup_env.sh).
 # `make test-oldest-torch` runs the version-sensitive tests on the oldest
 # supported stack (torch 2.1, mmcv 2.1.0 built against it) in its own
-# environment; CI (.ci/run) runs both.
+# environment, which also holds mmpretrain (its torchvision needs the
+# registry's torch, which that environment has) for the pretraining tests;
+# CI (.ci/run) runs both.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 READY := $(VENV)/.mmdet-eca-ready
@@ -20,7 +22,7 @@ OLDEST_TESTS := tests/test_compat.py tests/test_layers tests/test_backbones \
 	tests/test_engine/test_hooks tests/test_engine/test_safe_load.py \
 	tests/test_tools/test_check_execution_paths.py \
 	tests/test_tools/test_deploy.py tests/test_tools/test_mmdet_tools.py \
-	tests/test_packaging
+	tests/test_packaging tests/test_pretrain
 
 .PHONY: setup demo test test-oldest-torch clean-demo
 
@@ -28,8 +30,9 @@ $(READY): scripts/setup_env.sh requirements.txt setup.py
 	VENV=$(VENV) bash scripts/setup_env.sh
 	touch $@
 
-$(OLDEST_READY): scripts/setup_env.sh requirements.txt setup.py $(OLDEST_CONSTRAINTS)
-	VENV=$(OLDEST_VENV) TORCH_VERSION=2.1.2 \
+$(OLDEST_READY): scripts/setup_env.sh requirements.txt requirements-pretrain.txt \
+		setup.py $(OLDEST_CONSTRAINTS)
+	VENV=$(OLDEST_VENV) TORCH_VERSION=2.1.2 PRETRAIN=1 \
 		PIP_CONSTRAINT=$(CURDIR)/$(OLDEST_CONSTRAINTS) bash scripts/setup_env.sh
 	touch $@
 

@@ -26,6 +26,13 @@ def version():
     raise RuntimeError('no __version__ in mmdet_eca/version.py')
 
 
+def requirements(path):
+    """The requirement lines of ``path`` (comments and blanks left out)."""
+    with open(path) as f:
+        return [line.strip() for line in f
+                if line.strip() and not line.startswith('#')]
+
+
 def config_family(name):
     """The folder a top-level config takes in .mim/configs, as MMDetection
     sorts its own: 'mask_rcnn' for mask_rcnn_ecanet50_fpn_1x_coco.py."""
@@ -92,5 +99,10 @@ setup(
         # what only the tools use (demo, pictures, logs, export)
         'tools': ['matplotlib', 'tensorboard', 'onnx', 'onnxruntime'],
         'tests': ['pytest'],
+        # ECA pretraining with mmpretrain (configs/mmpretrain/); torchvision
+        # must be the one paired with the installed torch: install it first
+        # (requirements-pretrain.txt says why)
+        'pretrain': requirements('requirements-pretrain.txt') +
+        ['torchvision'],
     },
 )

@@ -2,6 +2,11 @@
 # Build (or complete) the Python environment mmdet-eca runs in.
 #
 #   VENV=.venv bash scripts/setup_env.sh
+#   VENV=.venv-torch2.1 TORCH_VERSION=2.1.2 PRETRAIN=1 bash scripts/setup_env.sh
+#
+# PRETRAIN=1 adds ECA pretraining with mmpretrain (configs/mmpretrain/):
+# torchvision paired with the environment's torch, then
+# requirements-pretrain.txt.
 #
 # VENV may name an existing environment (a conda env, a venv with a CUDA
 # torch): whatever torch it already has is kept, and mmcv's ops are then
@@ -89,6 +94,21 @@ if ! has 'import mmdeploy'; then
     say 'installing mmdeploy 1.3.1 (test only)'
     pip install -q --no-deps mmdeploy==1.3.1
     pip install -q aenum multiprocess prettytable terminaltables
+fi
+
+# mmpretrain imports torchvision, whose wheels load only with the registry's
+# torch of their own version: a local build (2.13.0+cpu) has no torchvision.
+if [ "${PRETRAIN:-0}" = 1 ] && ! has 'import mmpretrain, torchvision'; then
+    TORCH_FOUND=$("$PY" -I -c 'import torch; print(torch.__version__)')
+    case "$TORCH_FOUND" in
+        2.1.2 | 2.1.2+cu*) TORCHVISION_VERSION=0.16.2 ;;
+        2.13.0 | 2.13.0+cu*) TORCHVISION_VERSION=0.28.0 ;;
+        *) die "PRETRAIN=1 needs torch 2.1.2 or 2.13.0 from the package index (their torchvision: 0.16.2, 0.28.0); $VENV has torch $TORCH_FOUND: install its torchvision yourself, then pip install -r requirements-pretrain.txt" ;;
+    esac
+    say "installing torchvision==$TORCHVISION_VERSION and mmpretrain (requirements-pretrain.txt)"
+    pip install -q "torchvision==$TORCHVISION_VERSION" || die "installing torchvision==$TORCHVISION_VERSION failed (see pip's output above)"
+    pip install -q -r requirements-pretrain.txt || die 'installing requirements-pretrain.txt failed (see pip output above)'
+    has 'import mmpretrain, torchvision' || die "'import mmpretrain' fails after installing it: torchvision $TORCHVISION_VERSION does not load with torch $TORCH_FOUND (a local torch build?)"
 fi
 
 # -I: the installed mmdet_eca, not the checkout's from the working directory

@@ -17,12 +17,16 @@ default is the demo (``configs/demo/...``, on the generated shapes set);
 any config with ECA (an ECA-ResNet, ECA plugins, RTMDet or YOLOX with ECA,
 an ECA neck) and dataset works through ``--config`` and ``--cfg-options``.
 
-``--transfer`` studies attention inserted into a backbone pretrained
-without it (:mod:`attention_study.transfer`): a plain ResNet pretrained on
-a generated classification task, then a detector fine-tuned from it with
-no attention, ECA with the paper's initialisation, ECA starting as the
-identity, and SE.
+``--transfer`` measures the ECA paper's claim in miniature
+(:mod:`attention_study.transfer`): a ResNet pretrained with mmpretrain on a
+generated classification task, plain, with SE and with ECA, then the
+detector fine-tuned from each: plain from plain, ECA inserted as the
+identity into plain, ECA from ECA-pretrained, SE from SE-pretrained; with
+paired tests of the differences and ECA's channel weights per class
+(``eca_weights.png``). It needs mmpretrain (``pip install
+mmdet-eca[pretrain]``).
 """
+import copy
 import argparse
 import json
 import os
@@ -44,15 +48,18 @@ from attention_study.runs import (load_result, newest_scalars,  # noqa: E402
                                   read_run, run_training, save_result,
                                   train_command, write_variant_config)
 from attention_study.summary import format_markdown, summarize  # noqa: E402
-from attention_study.transfer import (TRANSFER_CONFIG,  # noqa: E402
-                                      TRANSFER_EARLY_ITERS, TRANSFER_EPOCHS,
-                                      transfer_config)
+from attention_study.transfer import (PRETRAINED_KIND,  # noqa: E402
+                                      TRANSFER_CONFIG, TRANSFER_EARLY_ITERS,
+                                      TRANSFER_EPOCHS, pretrained_backbones,
+                                      transfer_config, transfer_report,
+                                      variant_init_cfg)
 from attention_study.variants import (DEFAULT_VARIANTS,  # noqa: E402
                                       TRANSFER_VARIANTS, check_variants)
 from demo_utils import (DEMO_CONFIG, DEMO_DATA, epoch_options,  # noqa: E402
                         generate_shapes_dataset, shrink_config,
                         use_shapes_data)
 from mmdet_eca.engine import run_tool  # noqa: E402
+from mmdet_eca.errors import ConfigError  # noqa: E402
 from mmdet_eca.fileio import write_text_atomic  # noqa: E402
 
 EXAMPLES = """examples:
@@ -62,9 +69,10 @@ EXAMPLES = """examples:
   python tools/compare_attention.py --config CONFIG --epochs 12 \\
       --cfg-options train_dataloader.batch_size=4
   python tools/compare_attention.py --quick   # seconds-long smoke run
-  python tools/compare_attention.py --transfer --seeds 3 --jobs 2
-      (ECA inserted into a plain-pretrained backbone: none, eca,
-      eca-identity, se; about 30 minutes on 2 cores)
+  python tools/compare_attention.py --transfer --seeds 5 --jobs 2
+      (backbones pretrained with mmpretrain plain, SE and ECA, the
+      detector fine-tuned from each: none, eca-identity, eca, se; about
+      an hour on 2 cores; --quick: minutes)
   python tools/compare_attention.py --quick \\
       --config configs/rtmdet/rtmdet_tiny-eca_8xb32-300e_coco.py
 """
@@ -91,8 +99,9 @@ def parse_args(argv=None):
                         'with fixed kernel sizes (eca-k3, eca-k3577); '
                         f"default {' '.join(DEFAULT_VARIANTS)}, --transfer: "
                         f"{' '.join(TRANSFER_VARIANTS)}")
-    parser.add_argument('--seeds', type=int, default=3,
-                        help='training seeds per variant (0, 1, ...)')
+    parser.add_argument('--seeds', type=int,
+                        help='training seeds per variant (0, 1, ...); '
+                        'default 3, --transfer: 5')
     parser.add_argument('--epochs', type=int,
                         help="training epochs (default: the config's); the "
                         'epoch-based lr schedule is stretched to match')
@@ -109,10 +118,11 @@ def parse_args(argv=None):
                         'work_dirs/compare_attention, --transfer: '
                         'work_dirs/transfer_study)')
     parser.add_argument('--transfer', action='store_true',
-                        help='attention inserted into a backbone pretrained '
-                        'without it: pretrain a plain ResNet on a generated '
-                        'classification task, fine-tune the detector from '
-                        'it in each variant')
+                        help='the ECA paper\'s claim in miniature: pretrain '
+                        'a ResNet plain, with SE and with ECA on a generated '
+                        'classification task with mmpretrain, fine-tune the '
+                        'detector from each (none and eca-identity from '
+                        'plain, eca from ECA, se from SE)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config for every '
                         'run, key=value pairs')
@@ -124,6 +134,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.config is None:
         args.config = TRANSFER_CONFIG if args.transfer else DEMO_CONFIG
+    if args.seeds is None:
+        args.seeds = 5 if args.transfer else 3
     if args.variants is None:
         args.variants = (TRANSFER_VARIANTS
                          if args.transfer else DEFAULT_VARIANTS)
@@ -139,7 +151,7 @@ def load_study_config(args, work_dir):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.transfer:
-        args.pretrained = transfer_config(cfg, work_dir, args.quick, QUICK)
+        transfer_config(cfg, work_dir, args.quick, QUICK)
     elif args.quick:
         data_root = osp.join(work_dir, 'data')
         generate_shapes_dataset(data_root, **QUICK)
@@ -182,19 +194,34 @@ def compare(args) -> dict:
     if val_interval is None:
         val_interval = max(1, epochs // 4)
     options = epoch_options(cfg, epochs, val_interval)
-
-    configs, complexity = {}, {}
-    for variant in variants:
-        configs[variant] = write_variant_config(
-            cfg, variant, osp.join(work_dir, 'configs', f'{variant}.py'),
-            args.config)
-        complexity[variant] = measure(Config.fromfile(configs[variant]))
-
-    start = time.time()
     threads = None
     if args.jobs > 1:
         threads = int(os.environ.get('OMP_NUM_THREADS') or max(
             1, (os.cpu_count() or 1) // args.jobs))
+    pretrained = None
+    if args.transfer:
+        unknown = [v for v in variants if v not in PRETRAINED_KIND]
+        if unknown:
+            raise ConfigError(
+                f'--transfer fine-tunes {", ".join(PRETRAINED_KIND)}, each '
+                f'from its pretrained backbone; got {unknown[0]!r}')
+        pretrained = pretrained_backbones(
+            cfg, work_dir, REPO, args.quick,
+            [PRETRAINED_KIND[v] for v in variants], args.jobs, threads)
+
+    configs, complexity = {}, {}
+    for variant in variants:
+        variant_cfg = cfg
+        if pretrained:
+            variant_cfg = copy.deepcopy(cfg)
+            variant_cfg.model.backbone.init_cfg = variant_init_cfg(
+                variant, pretrained)
+        configs[variant] = write_variant_config(
+            variant_cfg, variant,
+            osp.join(work_dir, 'configs', f'{variant}.py'), args.config)
+        complexity[variant] = measure(Config.fromfile(configs[variant]))
+
+    start = time.time()
 
     def run(seed, variant):
         run_dir = osp.join(work_dir, 'runs', variant, f'seed{seed}')
@@ -237,18 +264,17 @@ def compare(args) -> dict:
                   'thread(s) each')
     if args.quick:
         notes += ' (--quick: a smoke run, its figures mean nothing)'
-    title, reference = 'Attention comparison', 'eca'
+    title, extra = 'Attention comparison', []
     if args.transfer:
-        meta = args.pretrained['meta']
-        title, reference = 'Attention inserted into a plain-pretrained '\
-            'backbone', 'eca-identity'
-        notes += (f"; backbone pretrained without attention on "
-                  f"{meta['task']} (val accuracy {meta['val_accuracy']:.3f},"
-                  f" chance {meta['chance']:.3f}), loaded by every variant")
-    markdown = format_markdown(rows, title, notes, reference)
+        title = 'Detectors fine-tuned from plain, SE and ECA pretraining'
+        more, extra = transfer_report(results, variants, pretrained, cfg,
+                                      work_dir)
+        notes += more
+    markdown = format_markdown(rows, title, notes, 'eca') + '\n'.join(
+        extra) + ('\n' if extra else '')
     write_text_atomic(osp.join(work_dir, 'results.md'), markdown)
     summary = dict(config=args.config, epochs=epochs, seeds=seeds,
-                   transfer=args.transfer,
+                   transfer=args.transfer, pretrained=pretrained,
                    variants=rows, runs=[r.__dict__ for r in results])
     write_text_atomic(osp.join(work_dir, 'results.json'),
                       json.dumps(summary, indent=1))

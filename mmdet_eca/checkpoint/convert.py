@@ -12,6 +12,9 @@ Sources it reads:
 - ``mmdet_eca`` and ``mmdet detector``: checkpoints already in this
   project's names (a converted backbone, or a detector with ``backbone.``
   keys). Recognised and reported; there is nothing to convert.
+- ``mmpretrain``: an mmpretrain classifier trained from
+  ``configs/mmpretrain/`` (``backbone.``, ``head.`` keys). It loads as it
+  is with ``prefix='backbone.'``; converting keeps the backbone alone.
 
 The output is ``{'state_dict': ..., 'meta': ...}`` with the classifier
 dropped, everything else renamed one to one, and the detected depth and
@@ -42,6 +45,8 @@ SOURCE_FORMATS = {
     'timm': 'timm ECA-ResNet-D (ecaresnet*d)',
     'mmdet_eca': 'mmdet_eca backbone checkpoint (already converted)',
     'mmdet detector': "MMDetection detector checkpoint ('backbone.' keys)",
+    'mmpretrain': "mmpretrain classifier checkpoint ('backbone.' and "
+    "'head.' keys)",
     **EFFICIENTNET_FORMATS,
 }
 
@@ -73,7 +78,7 @@ class ConversionResult:
     @property
     def needs_conversion(self) -> bool:
         """False for sources already in mmdet_eca's names."""
-        return (self.source_format in ('official', 'timm')
+        return (self.source_format in ('official', 'timm', 'mmpretrain')
                 or self.source_format in EFFICIENTNET_FORMATS)
 
     def meta(self, source: str) -> Dict[str, Any]:
@@ -130,6 +135,10 @@ def identify_format(state_dict: Mapping[str, Tensor],
         CheckpointError: If the names belong to none of them.
     """
     if any(k.startswith('backbone.') for k in state_dict):
+        # an ImageClassifier's head is 'head.'; detectors name theirs
+        # rpn_head, roi_head, bbox_head, ...
+        if any(k.startswith('head.') for k in state_dict):
+            return 'mmpretrain'
         return 'mmdet detector'
     if is_official_mobilenet_v2(state_dict):
         return 'official'
@@ -199,16 +208,28 @@ def convert_state_dict(checkpoint: Any) -> ConversionResult:
     notes, dropped, prefix = [], [], None
     if had_prefix:
         notes.append("removed the 'module.' prefix (a DataParallel save)")
-    if fmt == 'mmdet detector':
+    if fmt in ('mmdet detector', 'mmpretrain'):
         prefix = 'backbone.'
+        if fmt == 'mmpretrain':
+            dropped = [k for k in state_dict if not k.startswith(prefix)]
         state_dict = {
             k[len(prefix):]: v
             for k, v in state_dict.items() if k.startswith(prefix)
         }
     elif fmt in ('official', 'timm'):
         state_dict, dropped, _ = _rename(fmt, state_dict)
-    spec = detect_backbone(state_dict)
-    check_state_dict(spec, state_dict)
+    try:
+        spec = detect_backbone(state_dict)
+        check_state_dict(spec, state_dict)
+    except CheckpointError as err:
+        if fmt != 'mmpretrain':
+            raise
+        raise CheckpointError(
+            f'{err}, read as an ECA-ResNet or ECA-MobileNetV2 backbone; an '
+            'mmpretrain classifier with another backbone (ResNeXt or RegNet '
+            'with the ECA plugin, ECACSPNeXt) needs no conversion: give the '
+            "detector's backbone init_cfg=dict(type='Pretrained', "
+            "checkpoint=<this file>, prefix='backbone.')") from err
     arch = checkpoint.get('arch')
     if isinstance(arch, str):
         notes.append(f"the file's 'arch' field says {arch!r}; ignored, the "
@@ -265,5 +286,6 @@ def convert(src: str, dst: str, force: bool = False) -> ConversionResult:
         save_checkpoint(
             dict(state_dict=result.state_dict, meta=result.meta(src)), dst,
             force)
-        result.written = dst
+        # the written file holds the backbone alone, under no prefix
+        result.written, result.prefix = dst, None
     return result

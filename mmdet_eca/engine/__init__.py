@@ -17,6 +17,7 @@ from .hooks import (AtomicCheckpointHook, CheckedLoadHook, ClassCountHook,
 from .image_check import check_images, image_problem
 from .loading import (check_weights, load_weights, misfit, read_checkpoint,
                       resumable_problem)
+from .pretrained_check import check_pretrained_backbone
 from .runner import SafeRunner
 from .safe_load import allow_mmengine_checkpoints, checkpoint_safe_globals
 
@@ -27,6 +28,7 @@ __all__ = [
     'add_runner_arguments', 'allow_mmengine_checkpoints', 'build_runner',
     'capture_rng_state', 'check_annotation_format', 'check_checkpoint_fits',
     'check_checkpoint_path', 'check_data', 'check_images', 'check_pretrained',
+    'check_pretrained_backbone',
     'check_test_files', 'check_train_files', 'check_weights',
     'checkpoint_safe_globals', 'class_count_problem', 'close_distributed',
     'coco_problem', 'error_line', 'explain_build_error', 'explained',

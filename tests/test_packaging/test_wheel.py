@@ -25,7 +25,8 @@ MMDET_TOOLS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
 # What a wheel build reads; the rest of the checkout (environments, work
 # dirs, data) stays behind.
 SOURCES = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md',
-           'requirements.txt', 'mmdet_eca', 'configs', 'tools', 'packaging')
+           'requirements.txt', 'requirements-pretrain.txt', 'mmdet_eca',
+           'configs', 'tools', 'packaging')
 
 
 def run(cmd, **kwargs):
@@ -84,6 +85,8 @@ def test_the_wheel_carries_configs_tools_and_the_scope_hook(wheel):
                  'retinanet_ecaeffb3_fpn_8xb4-crop896-1x_coco.py',
                  'mmdet_eca/.mim/configs/demo/'
                  'mask_rcnn_ecanet18_fpn_shapes_demo.py',
+                 'mmdet_eca/.mim/configs/mmpretrain/'
+                 'eca-resnet50_8xb32_in1k.py',
                  'mmdet_eca/.mim/tools/train.py',
                  'mmdet_eca/.mim/model-index.yml', 'mmdet_eca_scope.pth',
                  'mmdet_eca_scope.py'):
@@ -102,6 +105,19 @@ def test_the_wheel_requires_only_what_custom_imports_needs(wheel):
         if line.startswith('Requires-Dist:') and 'extra ==' not in line
     }
     assert required == {'torch', 'mmcv', 'mmengine', 'mmdet', 'numpy'}
+
+
+def test_the_pretrain_extra_brings_mmpretrain_and_what_it_imports(wheel):
+    (meta, ) = [n for n in zipfile.ZipFile(wheel).namelist()
+                if n.endswith('.dist-info/METADATA')]
+    lines = zipfile.ZipFile(wheel).read(meta).decode().splitlines()
+    pretrain = {
+        line.split(':', 1)[1].split(';')[0].strip().replace(' ', '')
+        for line in lines
+        if line.startswith('Requires-Dist:') and '"pretrain"' in line
+    }
+    assert pretrain == {'mmpretrain==1.2.0', 'model-index',
+                        'importlib-metadata<8', 'torchvision'}
 
 
 def test_the_installed_package_is_the_wheel(user_python, tmp_path):

@@ -29,9 +29,10 @@ from .placements import (ECA_CSP, ECA_NECKS, csp_variant, has_eca_plugins,
                          neck_variant, plugin_variant)
 
 DEFAULT_VARIANTS = ('none', 'se', 'eca')
-# ECA inserted into a pretrained plain network: the paper's initialisation
-# and the identity start (tools/compare_attention.py --transfer)
-TRANSFER_VARIANTS = ('none', 'eca', 'eca-identity', 'se')
+# the transfer study (tools/compare_attention.py --transfer): plain from
+# plain, ECA inserted as the identity into plain, ECA from ECA-pretrained,
+# SE from SE-pretrained
+TRANSFER_VARIANTS = ('none', 'eca-identity', 'eca', 'se')
 NAMED_VARIANTS = DEFAULT_VARIANTS + ('eca-identity', )
 ECA_TYPES = {'ECAResNet': 'ResNet', 'ECAResNetV1d': 'ResNetV1d'}
 # the arguments only ECAResNet takes

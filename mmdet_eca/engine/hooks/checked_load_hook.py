@@ -10,6 +10,7 @@ from mmengine.runner import find_latest_checkpoint
 from ...compat import runner_load_request
 from ...errors import CheckpointError
 from ..loading import check_weights, read_checkpoint, resumable_problem
+from ..pretrained_check import check_pretrained_backbone
 
 
 def checkpoint_to_load(runner) -> Tuple[Optional[str], bool]:
@@ -38,7 +39,12 @@ class CheckedLoadHook(Hook):
       exactly (names and shapes; an ECA backbone also names the kernel
       sizes to set), and a resumed file must hold the training state;
     * fine-tuning from ``load_from``: the file must be readable and share
-      weights with the model (mismatches stay allowed, as MMEngine does).
+      weights with the model (mismatches stay allowed, as MMEngine does);
+    * training from the backbone's ``init_cfg=dict(type='Pretrained')``
+      (nothing else to load): the file must fill every backbone weight
+      but ECA the file has none of
+      (:func:`~mmdet_eca.engine.pretrained_check.check_pretrained_backbone`),
+      and one log line says what came from it.
 
     A failure raises :class:`~mmdet_eca.errors.CheckpointError`,
     ``"<file>: <what is wrong; what was expected>"``, the last line a
@@ -53,7 +59,14 @@ class CheckedLoadHook(Hook):
 
     def before_run(self, runner) -> None:
         filename, resuming = checkpoint_to_load(runner)
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
         if filename is None:
+            backbone = getattr(model, 'backbone', None)
+            report = backbone is not None and check_pretrained_backbone(
+                backbone)
+            if report:
+                runner.logger.info(report)
             return
         checkpoint = read_checkpoint(filename)
         if resuming:
@@ -64,7 +77,5 @@ class CheckedLoadHook(Hook):
         # test() and val() leave its config as it is.
         training = isinstance(runner.optim_wrapper,
                               (BaseOptimWrapper, OptimWrapperDict))
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         check_weights(model, checkpoint, filename,
                       strict=resuming or not training)
