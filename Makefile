@@ -20,7 +20,7 @@ OLDEST_READY := $(OLDEST_VENV)/.mmdet-eca-ready
 # tools, the wheel and the mmdeploy path
 OLDEST_TESTS := tests/test_compat.py tests/test_layers tests/test_backbones \
 	tests/test_engine/test_hooks tests/test_engine/test_safe_load.py \
-	tests/test_tools/test_check_execution_paths.py \
+	tests/test_tools/test_check_execution_paths.py tests/test_tools/test_check_cuda.py \
 	tests/test_tools/test_deploy.py tests/test_tools/test_mmdet_tools.py \
 	tests/test_packaging tests/test_pretrain
 

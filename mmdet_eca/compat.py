@@ -69,13 +69,14 @@ def _mean_keeps_its_input() -> bool:
 MEAN_KEEPS_ITS_INPUT: bool = _mean_keeps_its_input()
 
 
-def cpu_autocast_supported(dtype: torch.dtype) -> bool:
-    """Whether ``torch.autocast('cpu', dtype=dtype)`` runs convolutions in
+def cpu_autocast_supported(dtype: torch.dtype, device: str = 'cpu') -> bool:
+    """Whether ``torch.autocast(device, dtype=dtype)`` runs convolutions in
     ``dtype`` here (torch 2.1's CPU autocast takes bfloat16 only)."""
     try:
-        with torch.autocast('cpu', dtype=dtype):
+        with torch.autocast(torch.device(device).type, dtype=dtype):
             y = torch.nn.functional.conv2d(
-                torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+                torch.ones(1, 1, 2, 2, device=device),
+                torch.ones(1, 1, 1, 1, device=device))
         return y.dtype == dtype
     except RuntimeError:
         return False
@@ -97,8 +98,8 @@ def grad_scaler(device_type: str, enabled: bool = True):
 def register_state_dict_post_hook(module: torch.nn.Module,
                                   hook: Callable) -> None:
     """``module.register_state_dict_post_hook(hook)``, whose public name
-    torch 2.1 lacks; ``hook(module, state_dict, prefix, local_metadata)`` runs after
-    the module's entries are written."""
+    torch 2.1 lacks; ``hook(module, state_dict, prefix, local_metadata)``
+    runs after the module's entries are written."""
     if hasattr(module, 'register_state_dict_post_hook'):
         module.register_state_dict_post_hook(hook)
     else:  # pragma: no cover  (torch 2.1; tested by make test-oldest-torch)
@@ -108,9 +109,10 @@ def register_state_dict_post_hook(module: torch.nn.Module,
 def register_load_state_dict_pre_hook(module: torch.nn.Module,
                                       hook: Callable) -> None:
     """``module.register_load_state_dict_pre_hook(hook)``, whose public
-    name torch 2.1 lacks; ``hook(module, state_dict, prefix, local_metadata, strict,
-    missing_keys, unexpected_keys, error_msgs)`` runs before the module
-    loads its own entries (and may rename or check them)."""
+    name torch 2.1 lacks; ``hook(module, state_dict, prefix,
+    local_metadata, strict, missing_keys, unexpected_keys, error_msgs)``
+    runs before the module loads its own entries (and may rename or check
+    them)."""
     if hasattr(module, 'register_load_state_dict_pre_hook'):
         module.register_load_state_dict_pre_hook(hook)
     else:  # pragma: no cover  (torch 2.1)

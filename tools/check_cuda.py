@@ -23,11 +23,12 @@ It ends with one verdict line and exits non-zero on any failure.
 the test suite's self-test, not a measurement.
 """
 import argparse
+import contextlib
 import math
 import os.path as osp
 import sys
 import time
-from typing import Callable, List
+from typing import List
 
 import torch
 
@@ -36,6 +37,7 @@ from analysis_tools.families import FAMILIES as TIMED_FAMILIES
 from analysis_tools.forms import (FAMILIES, MODES, family_input, form_errors,
                                   randomise, set_mode)
 from analysis_tools.summary import format_summary, summary_row
+from mmdet_eca.compat import cpu_autocast_supported
 
 EXAMPLES = """examples:
   python tools/check_cuda.py                  # on a GPU: the whole check
@@ -53,7 +55,7 @@ def check_forms(args, device, log) -> List[str]:
     failures, count = [], 0
     for family in args.families:
         for precision, dtype in PRECISIONS.items():
-            if dtype is not None and not autocast_works(device, dtype):
+            if dtype is not None and not cpu_autocast_supported(dtype, device):
                 log(f'  {family} {precision}: skipped (no autocast to '
                     f'{dtype} on {device.type} in this torch)')
                 continue
@@ -87,17 +89,6 @@ def channels_last(x):
     if isinstance(x, list):
         return [t.contiguous(memory_format=torch.channels_last) for t in x]
     return x.contiguous(memory_format=torch.channels_last)
-
-
-def autocast_works(device, dtype) -> bool:
-    try:
-        with torch.autocast(device.type, dtype=dtype):
-            y = torch.nn.functional.conv2d(
-                torch.ones(1, 1, 2, 2, device=device),
-                torch.ones(1, 1, 1, 1, device=device))
-        return y.dtype == dtype
-    except RuntimeError:
-        return False
 
 
 def check_mask_rcnn(args, device, log) -> List[str]:
@@ -135,7 +126,9 @@ def check_mask_rcnn(args, device, log) -> List[str]:
         data = model.data_preprocessor(
             detector_batch(2, h, w, cfg.roi_head.bbox_head.num_classes,
                            seed=step), True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+        # torch 2.1 refuses CPU autocast to float16 even when disabled
+        with (torch.autocast(device.type, dtype=torch.float16) if amp
+              else contextlib.nullcontext()):
             losses = model(**data, mode='loss')
             loss, parts = model.parse_losses(losses)
         scaler.scale(loss).backward()

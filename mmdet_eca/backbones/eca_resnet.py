@@ -11,7 +11,8 @@ modules under the same names, so the two load each other's weights and
 compute the same outputs. ``ECAResNet`` adds the per-stage kernel sizes of
 the released weights, their loading checks, and a block that tells the
 ECA what its input was computed from, which a plugin slot cannot (it
-saves training memory: :mod:`mmdet_eca.layers.eca_scale`). mmdet's ``BasicBlock`` (depth 18/34) takes no
+saves training memory: :mod:`mmdet_eca.layers.eca_scale`). mmdet's
+``BasicBlock`` (depth 18/34) takes no
 plugins, so :class:`ECABasicBlock` adds its ECA itself.
 """
 from typing import List, Optional

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .eca_scale import spatial_sum, channel_scale, is_recording
+from .eca_scale import channel_scale, is_recording, spatial_sum
 from .identity_gate import check_gate, record_gate
 from .kernel_sizes import check_kernel_size, eca_kernel_size
 from ..compat import (MEAN_KEEPS_ITS_INPUT, register_load_state_dict_pre_hook,

@@ -197,7 +197,8 @@ def test_torch_compile(spy):
     for mode in ('eval', 'frozen', 'train')
 ] + [(torch.bfloat16, 'bottleneck', 'frozen', True)] +
     [(torch.float16, 'bottleneck', mode, False) for mode in ('eval', 'train')])
-def test_autocast_takes_the_cheaper_forms(dtype, kind, mode, channels_last, spy):
+def test_autocast_takes_the_cheaper_forms(dtype, kind, mode, channels_last,
+                                          spy):
     if not cpu_autocast_supported(dtype):
         pytest.skip(f'CPU autocast to {dtype} unsupported here')
     model = build(kind, mode)
